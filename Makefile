@@ -1,0 +1,45 @@
+# adpulse: `make run` (install, start the local stack, ready for events) and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install kafka-install run up stop lint test test-fast clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	@touch $@
+
+kafka-install:
+	deploy/kafka/kafka.sh install
+
+## Install everything, start Kafka, the ClickHouse endpoint, the aggregator and the API; Ctrl-C stops all.
+run: install kafka-install
+	deploy/stack.sh run
+
+## Same, in the background (stop with `make stop`).
+up: install kafka-install
+	deploy/stack.sh up
+
+stop:
+	deploy/stack.sh down
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
+
+## Everything needed, then ruff, mypy and the whole test suite (real Kafka, real ClickHouse).
+test: install kafka-install lint
+	$(BIN)/pytest
+
+test-fast: install
+	$(BIN)/pytest -m "not integration"
+
+clean:
+	rm -rf .run .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,105 @@
+"""The ``adpulse`` command: api, aggregate, migrate, topics, clickhouse-dev."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+
+from adpulse.settings import Settings, SettingsError, load_settings
+
+log = logging.getLogger("adpulse")
+
+
+def _api(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from app.main import create_app
+
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        loop="uvloop",
+        http="httptools",
+        access_log=False,
+        log_level="info",
+        timeout_graceful_shutdown=10,
+    )
+    return 0
+
+
+def _aggregate(settings: Settings, args: argparse.Namespace) -> int:
+    from adpulse.clickhouse import connect, parse_target
+    from adpulse.clock import SystemClock
+    from aggregator.consumer import Aggregator
+    from aggregator.writer import ClickHouseWriter
+
+    async def main() -> None:
+        target = parse_target(settings.clickhouse_url)
+        client = connect(target)
+        aggregator = Aggregator(settings, ClickHouseWriter(client, target.database), SystemClock())
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        log.info("aggregating %s -> %s", settings.topic_events, target.url.split("@")[-1])
+        await aggregator.run(stop)
+        client.close()
+
+    asyncio.run(main())
+    return 0
+
+
+def _migrate(settings: Settings, args: argparse.Namespace) -> int:
+    from adpulse.clickhouse import connect, parse_target
+    from schemas.migrate import migrate
+
+    target = parse_target(settings.clickhouse_url)
+    client = connect(target, database="default")
+    applied = migrate(client, target.database)
+    client.close()
+    print(f"migrations applied: {[f'{m.version:04d}_{m.name}' for m in applied] or 'none (up to date)'}")
+    return 0
+
+
+def _topics(settings: Settings, args: argparse.Namespace) -> int:
+    from ingest.topics import ensure_topics
+
+    created = asyncio.run(ensure_topics(settings))
+    print(f"topics created: {created or 'none (all exist)'}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="adpulse", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("api", help="run the HTTP API (ADPULSE_HOST:ADPULSE_PORT)")
+    sub.add_parser("aggregate", help="run an aggregator (Kafka consumer group member -> ClickHouse)")
+    sub.add_parser("migrate", help="create or upgrade the ClickHouse schema (idempotent)")
+    sub.add_parser("topics", help="create the Kafka topics (idempotent)")
+    dev = sub.add_parser(
+        "clickhouse-dev", help="DEVELOPMENT/TEST ONLY: serve ClickHouse's HTTP interface over the embedded engine"
+    )
+    dev.add_argument("rest", nargs=argparse.REMAINDER)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    if args.command == "clickhouse-dev":
+        from adpulse.devch.server import main as devch_main
+
+        return devch_main(args.rest)
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"adpulse: {exc}", file=sys.stderr)
+        return 2
+    commands = {"api": _api, "aggregate": _aggregate, "migrate": _migrate, "topics": _topics}
+    return commands[args.command](settings, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,88 @@
+"""Typed settings, read once at start-up from ``ADPULSE_*`` environment variables.
+
+The object is built by :func:`load_settings` in the entry points and passed down explicitly;
+nothing reads the environment after start-up.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class SettingsError(RuntimeError):
+    """A configuration value is missing or invalid; the message names the variable."""
+
+
+def _split_csv(value: object) -> object:
+    if isinstance(value, str):
+        return [part.strip().lower() for part in value.split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ADPULSE_", frozen=True, extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    clickhouse_url: str = "http://default:@127.0.0.1:8123/adpulse"
+    redirect_allowlist: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    # Kafka topics (see README "Kafka topics" for partition counts).
+    topic_events: str = "adpulse.events"
+    topic_rejects: str = "adpulse.rejects"
+    topic_dlq: str = "adpulse.dlq"
+    events_partitions: int = Field(default=6, ge=1, le=1024)
+
+    # Producer: how long a request waits for acks=all before it answers 503.
+    kafka_ack_timeout_s: float = Field(default=5.0, gt=0, le=60)
+    # Pixel hits buffered in the producer before new ones are dropped (and counted).
+    pixel_max_pending: int = Field(default=20_000, ge=1)
+
+    # Aggregator.
+    consumer_group: str = "adpulse-aggregator"
+    batch_max_rows: int = Field(default=20_000, ge=1)
+    batch_max_seconds: float = Field(default=0.5, gt=0, le=60)
+
+    @field_validator("redirect_allowlist", mode="before")
+    @classmethod
+    def _parse_allowlist(cls, value: object) -> object:
+        return _split_csv(value)
+
+    @field_validator("kafka_bootstrap")
+    @classmethod
+    def _check_bootstrap(cls, value: str) -> str:
+        for server in value.split(","):
+            host, sep, port = server.strip().rpartition(":")
+            if not sep or not host or not port.isdigit():
+                raise ValueError(f"expected host:port[,host:port...], got {value!r}")
+        return value
+
+    @field_validator("clickhouse_url")
+    @classmethod
+    def _check_clickhouse_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme in ("http", "https"):
+            if not parts.hostname:
+                raise ValueError(f"{parts.scheme} URL needs a host: {value!r}")
+        elif parts.scheme == "chdb":
+            if not parts.path or parts.path == "/":
+                raise ValueError(f"chdb URL needs a data directory, e.g. chdb:///var/lib/adpulse: {value!r}")
+        else:
+            raise ValueError(f"scheme must be http, https or chdb, got {value!r}")
+        return value
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build the settings from the environment (plus explicit overrides), or fail with a clear message."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"ADPULSE_{'_'.join(str(p) for p in err['loc']).upper()}: {err['msg']}" for err in exc.errors()
+        )
+        raise SettingsError(f"invalid configuration: {problems}") from exc

@@ -1,0 +1,1 @@
+"""The aggregator: consumes events from Kafka, deduplicates, attributes, writes batches to ClickHouse."""

@@ -1,0 +1,1 @@
+"""The HTTP API: pixel, click redirect, postback, KPIs, health and metrics."""

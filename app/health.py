@@ -1,0 +1,40 @@
+"""Liveness, readiness and Prometheus metrics."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from app.services import services
+
+router = APIRouter()
+
+
+@router.get("/healthz", summary="The process is alive")
+async def healthz() -> JSONResponse:
+    return JSONResponse({"status": "ok"})
+
+
+@router.get("/readyz", summary="Ready: Kafka and ClickHouse both answer")
+async def readyz(request: Request) -> JSONResponse:
+    svc = services(request)
+    kafka = await svc.publisher.ready()
+    clickhouse = False
+    if svc.clickhouse is not None:
+        try:
+            clickhouse = bool(await asyncio.wait_for(asyncio.to_thread(svc.clickhouse.ping), 2.0))
+        except (TimeoutError, OSError):
+            clickhouse = False
+    ready = kafka and clickhouse
+    return JSONResponse(
+        {"status": "ready" if ready else "not_ready", "kafka": kafka, "clickhouse": clickhouse},
+        status_code=200 if ready else 503,
+    )
+
+
+@router.get("/metrics", summary="Prometheus metrics")
+async def metrics() -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,65 @@
+"""The ASGI application factory."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from adpulse.clickhouse import connect, parse_target
+from adpulse.clock import Clock, SystemClock
+from adpulse.settings import Settings, load_settings
+from app import health, kpis, tracking
+from app.redirects import RedirectPolicy
+from app.services import Services
+from ingest.publisher import Publisher
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
+    publisher = Publisher(
+        settings.kafka_bootstrap,
+        settings.topic_events,
+        ack_timeout_s=settings.kafka_ack_timeout_s,
+        max_pending=settings.pixel_max_pending,
+    )
+    target = parse_target(settings.clickhouse_url)
+    svc = Services(
+        settings=settings,
+        clock=clock or SystemClock(),
+        publisher=publisher,
+        redirects=RedirectPolicy(settings.redirect_allowlist),
+        database=target.database,
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await publisher.start()
+        try:
+            svc.clickhouse = await asyncio.to_thread(connect, target)
+        except Exception as exc:  # noqa: BLE001 - start anyway; /readyz reports ClickHouse as down
+            log.warning("ClickHouse at %s not reachable: %s", target.url, exc)
+        yield
+        await publisher.stop()
+        if svc.clickhouse is not None:
+            svc.clickhouse.close()
+
+    app = FastAPI(
+        title="adpulse",
+        version="0.1.0",
+        lifespan=lifespan,
+        telemetry={"tracing": False, "metrics": False, "logs": False},
+    )
+    app.state.services = svc
+    for router in (tracking.router, kpis.router, health.router):
+        app.include_router(router)
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """Entry point for ``uvicorn --factory app.main:app_from_env``."""
+    return create_app(load_settings())

@@ -1,0 +1,28 @@
+"""What the request handlers need, built once at start-up and reached through ``request.app.state``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.requests import Request
+
+from adpulse.clock import Clock
+from adpulse.settings import Settings
+from app.redirects import RedirectPolicy
+from ingest.publisher import Publisher
+
+
+@dataclass
+class Services:
+    settings: Settings
+    clock: Clock
+    publisher: Publisher
+    redirects: RedirectPolicy
+    clickhouse: Any | None = None  # clickhouse-connect client, connected during start-up
+    database: str = "adpulse"
+
+
+def services(request: Request) -> Services:
+    found: Services = request.app.state.services
+    return found

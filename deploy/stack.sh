@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# The local stack on one machine: Kafka (KRaft, from Maven Central), the development ClickHouse HTTP
+# endpoint over the embedded engine, topics, migrations, the aggregator and the API.
+#
+#   deploy/stack.sh up      start everything in the background, wait until /readyz, print addresses
+#   deploy/stack.sh run     up, then stay in the foreground; Ctrl-C stops everything it started
+#   deploy/stack.sh down    stop everything by PID (API, aggregator, ClickHouse endpoint, Kafka)
+#
+# Everything listens on 127.0.0.1. Environment (defaults): ADPULSE_RUN_DIR (<repo>/.run),
+# KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (9093), CLICKHOUSE_DEV_PORT (8123), ADPULSE_PORT (8000),
+# ADPULSE_REDIRECT_ALLOWLIST (localhost,127.0.0.1), PYTHON (<repo>/.venv/bin/python).
+set -euo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+run_dir="${ADPULSE_RUN_DIR:-$repo/.run}"
+python="${PYTHON:-$repo/.venv/bin/python}"
+export KAFKA_PORT="${KAFKA_PORT:-9092}"
+export KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
+export KAFKA_DATA_DIR="${KAFKA_DATA_DIR:-$run_dir/kafka}"
+export PYTHON="$python"
+ch_port="${CLICKHOUSE_DEV_PORT:-8123}"
+export ADPULSE_HOST="${ADPULSE_HOST:-127.0.0.1}"
+export ADPULSE_PORT="${ADPULSE_PORT:-8000}"
+export ADPULSE_KAFKA_BOOTSTRAP="127.0.0.1:$KAFKA_PORT"
+export ADPULSE_CLICKHOUSE_URL="${ADPULSE_CLICKHOUSE_URL:-http://default:@127.0.0.1:$ch_port/adpulse}"
+export ADPULSE_REDIRECT_ALLOWLIST="${ADPULSE_REDIRECT_ALLOWLIST:-localhost,127.0.0.1}"
+
+log() { printf '[stack] %s\n' "$*"; }
+
+alive() { [[ -f "$1" ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+# wait_http URL SECONDS NAME PIDFILE: poll until URL answers 2xx, or fail (showing the log).
+wait_http() {
+    local url="$1" limit="$2" name="$3" pidfile="$4" start=$SECONDS
+    until "$python" -c "import sys,urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)" "$url" 2>/dev/null; do
+        if ! alive "$pidfile"; then
+            log "$name exited; last lines of its log:"; tail -n 30 "$run_dir/$name.log" >&2 || true; return 1
+        fi
+        if (( SECONDS - start > limit )); then log "$name not answering at $url after ${limit}s"; return 1; fi
+        sleep 0.2
+    done
+}
+
+# start NAME CMD...: run CMD in the background (own process group), PID in $run_dir/NAME.pid.
+start() {
+    local name="$1"; shift
+    local pidfile="$run_dir/$name.pid"
+    if alive "$pidfile"; then log "$name already running (pid $(cat "$pidfile"))"; return 0; fi
+    setsid "$@" >"$run_dir/$name.log" 2>&1 < /dev/null &
+    echo $! >"$pidfile"
+    log "$name started (pid $!, log $run_dir/$name.log)"
+}
+
+stop() {
+    local name="$1" pidfile="$run_dir/$1.pid" pid
+    alive "$pidfile" || { rm -f "$pidfile"; return 0; }
+    pid="$(cat "$pidfile")"
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    if kill -0 "$pid" 2>/dev/null; then log "$name did not stop in 10s, killing"; kill -KILL "$pid" 2>/dev/null || true; fi
+    rm -f "$pidfile"
+    log "$name stopped"
+}
+
+up() {
+    mkdir -p "$run_dir"
+    "$repo/deploy/kafka/kafka.sh" start
+    start clickhouse "$python" -m adpulse.cli clickhouse-dev --path "$run_dir/clickhouse-data" --host 127.0.0.1 --port "$ch_port"
+    wait_http "http://127.0.0.1:$ch_port/ping" 60 clickhouse "$run_dir/clickhouse.pid"
+    "$python" -m adpulse.cli topics
+    "$python" -m adpulse.cli migrate
+    start aggregator "$python" -m adpulse.cli aggregate
+    start api "$python" -m adpulse.cli api
+    wait_http "http://$ADPULSE_HOST:$ADPULSE_PORT/readyz" 60 api "$run_dir/api.pid"
+    cat <<EOT
+[stack] ready:
+  API (pixel /i, click /c, postback /postback, KPIs /v1/kpis)  http://$ADPULSE_HOST:$ADPULSE_PORT
+  Kafka bootstrap                                              127.0.0.1:$KAFKA_PORT
+  ClickHouse HTTP (development/test only, embedded engine)     http://127.0.0.1:$ch_port  database adpulse
+  logs and PIDs                                                $run_dir
+EOT
+}
+
+down() {
+    stop api
+    stop aggregator
+    stop clickhouse
+    "$repo/deploy/kafka/kafka.sh" stop
+}
+
+case "${1:-}" in
+    up) up ;;
+    down) down ;;
+    run)
+        trap 'down; exit 0' INT TERM
+        up || { down; exit 1; }
+        log "running; Ctrl-C (or 'make stop') stops everything"
+        while alive "$run_dir/api.pid" && alive "$run_dir/aggregator.pid"; do sleep 1; done
+        log "a component exited; stopping the rest"; down; exit 1 ;;
+    *) echo "usage: $0 up|run|down" >&2; exit 2 ;;
+esac

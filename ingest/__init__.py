@@ -1,0 +1,1 @@
+"""Parsing and validating incoming hits into events, and publishing them to Kafka."""

@@ -1,0 +1,23 @@
+"""Prometheus metrics of the ingest path (served by the API at /metrics)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge
+
+EVENTS_PUBLISHED = Counter(
+    "adpulse_events_published_total", "Events acknowledged by Kafka, by event type", ["event_type"]
+)
+PUBLISH_FAILURES = Counter(
+    "adpulse_publish_failures_total",
+    "Events Kafka did not acknowledge (the caller got a 503 or, for the pixel, the hit was lost)",
+    ["event_type"],
+)
+PIXEL_DROPPED = Counter(
+    "adpulse_pixel_dropped_total",
+    "Pixel hits answered with the GIF but not handed to Kafka, by reason",
+    ["reason"],
+)
+REQUESTS_REJECTED = Counter(
+    "adpulse_requests_rejected_total", "Requests refused with a 4xx, by endpoint and field", ["endpoint", "field"]
+)
+PUBLISH_PENDING = Gauge("adpulse_publish_pending", "Events handed to the producer and not yet acknowledged")

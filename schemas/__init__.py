@@ -1,0 +1,1 @@
+"""Event models, Kafka wire format and ClickHouse DDL/migrations: adpulse's public contracts."""

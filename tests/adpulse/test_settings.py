@@ -1,0 +1,37 @@
+import pytest
+
+from adpulse.settings import SettingsError, load_settings
+
+
+def test_defaults_listen_on_loopback(monkeypatch):
+    for name in ("ADPULSE_HOST", "ADPULSE_PORT"):
+        monkeypatch.delenv(name, raising=False)
+    settings = load_settings()
+    assert (settings.host, settings.port) == ("127.0.0.1", 8000)
+
+
+def test_allowlist_is_comma_separated_and_lowercased(monkeypatch):
+    monkeypatch.setenv("ADPULSE_REDIRECT_ALLOWLIST", " Shop.Example.com, *.example.org ,")
+    assert load_settings().redirect_allowlist == ["shop.example.com", "*.example.org"]
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("ADPULSE_PORT", "eighty"),
+        ("ADPULSE_PORT", "70000"),
+        ("ADPULSE_KAFKA_BOOTSTRAP", "localhost"),
+        ("ADPULSE_CLICKHOUSE_URL", "ftp://x/db"),
+        ("ADPULSE_CLICKHOUSE_URL", "chdb://"),
+    ],
+)
+def test_bad_value_fails_fast_naming_the_variable(monkeypatch, name, value):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError, match=name):
+        load_settings()
+
+
+def test_settings_are_frozen():
+    settings = load_settings()
+    with pytest.raises(ValueError, match="frozen"):
+        settings.port = 1  # type: ignore[misc]
