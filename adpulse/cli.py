@@ -33,15 +33,19 @@ def _api(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _aggregate(settings: Settings, args: argparse.Namespace) -> int:
+    from prometheus_client import start_http_server
+
     from adpulse.clickhouse import connect, parse_target
     from adpulse.clock import SystemClock
     from aggregator.consumer import Aggregator
-    from aggregator.writer import ClickHouseWriter
+    from aggregator.writer import ClickHouseStore
 
     async def main() -> None:
         target = parse_target(settings.clickhouse_url)
         client = connect(target)
-        aggregator = Aggregator(settings, ClickHouseWriter(client, target.database), SystemClock())
+        aggregator = Aggregator(settings, ClickHouseStore(client, target.database), SystemClock())
+        if settings.aggregator_metrics_port:
+            start_http_server(settings.aggregator_metrics_port, addr="127.0.0.1")
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -57,10 +61,12 @@ def _aggregate(settings: Settings, args: argparse.Namespace) -> int:
 def _migrate(settings: Settings, args: argparse.Namespace) -> int:
     from adpulse.clickhouse import connect, parse_target
     from schemas.migrate import migrate
+    from schemas.options import SchemaOptions
 
     target = parse_target(settings.clickhouse_url)
     client = connect(target, database="default")
-    applied = migrate(client, target.database)
+    options = SchemaOptions(events_ttl_days=settings.events_ttl_days, dedup_window_days=settings.dedup_window_days)
+    applied = migrate(client, target.database, options)
     client.close()
     print(f"migrations applied: {[f'{m.version:04d}_{m.name}' for m in applied] or 'none (up to date)'}")
     return 0
@@ -74,6 +80,13 @@ def _topics(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _replay_dlq(settings: Settings, args: argparse.Namespace) -> int:
+    from aggregator.replay import replay_dlq
+
+    print(f"replayed: {asyncio.run(replay_dlq(settings))}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="adpulse", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -81,6 +94,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub.add_parser("aggregate", help="run an aggregator (Kafka consumer group member -> ClickHouse)")
     sub.add_parser("migrate", help="create or upgrade the ClickHouse schema (idempotent)")
     sub.add_parser("topics", help="create the Kafka topics (idempotent)")
+    sub.add_parser("replay-dlq", help="re-publish dead-lettered messages to the events topic (after a fix)")
     dev = sub.add_parser(
         "clickhouse-dev", help="DEVELOPMENT/TEST ONLY: serve ClickHouse's HTTP interface over the embedded engine"
     )
@@ -97,7 +111,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"adpulse: {exc}", file=sys.stderr)
         return 2
-    commands = {"api": _api, "aggregate": _aggregate, "migrate": _migrate, "topics": _topics}
+    commands = {
+        "api": _api,
+        "aggregate": _aggregate,
+        "migrate": _migrate,
+        "topics": _topics,
+        "replay-dlq": _replay_dlq,
+    }
     return commands[args.command](settings, args)
 
 

@@ -1,8 +1,14 @@
-"""The consumer loop: poll -> decode -> batch (rows or time) -> attribute -> insert -> commit.
+"""The aggregator: poll -> decode -> batch (rows, bytes or time) -> dedup + attribute -> insert -> commit.
 
-Offsets are committed only after ClickHouse acknowledged the batch (and the dead-letter topic
-acknowledged its poison messages). On a rebalance the current batch is written and committed before
-the partitions are given up, so nothing uncommitted is ever acknowledged as done.
+- Offsets travel with the batch and are committed only after ClickHouse acknowledged the insert (and
+  the dead-letter topic acknowledged the batch's poison messages).
+- One write is in flight at a time while the next batch fills. When the next batch is full too, the
+  consumer pauses its partitions (backpressure) instead of buffering more, and keeps polling so it
+  stays in the group; ClickHouse errors are retried with backoff, with the same dedup token.
+- On a rebalance the in-flight write finishes and the current batch is written and committed before
+  the partitions are given up: nothing is committed that was not written.
+- A batch mostly made of invalid messages stops the aggregator (exit non-zero) instead of
+  dead-lettering everything.
 """
 
 from __future__ import annotations
@@ -17,13 +23,18 @@ from aiokafka.structs import TopicPartition
 
 from adpulse.clock import Clock
 from adpulse.settings import Settings
+from aggregator import metrics
 from aggregator.batch import Batch
-from aggregator.metrics import BATCH_ROWS, DLQ_MESSAGES, DUPLICATES_DROPPED, INSERT_SECONDS
-from aggregator.processor import ClickDimensions, InvalidMessage, decode, to_row
-from aggregator.writer import ClickHouseWriter
-from schemas.events import EventType
+from aggregator.processor import InvalidMessage, decode
+from aggregator.transform import build, needed
+from aggregator.writer import ClickHouseStore
 
 log = logging.getLogger(__name__)
+_DAY_MS = 86_400_000
+
+
+class TooManyInvalid(RuntimeError):
+    """Most of a batch failed to decode: something upstream is broken; stop rather than dead-letter it all."""
 
 
 class _FlushOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -31,16 +42,16 @@ class _FlushOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
         self._aggregator = aggregator
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
-        await self._aggregator.flush()
+        await self._aggregator.drain()
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
-        log.info("assigned %s", sorted((tp.topic, tp.partition) for tp in assigned))
+        log.info("assigned partitions %s", sorted(tp.partition for tp in assigned))
 
 
 class Aggregator:
-    def __init__(self, settings: Settings, writer: ClickHouseWriter, clock: Clock) -> None:
+    def __init__(self, settings: Settings, store: ClickHouseStore, clock: Clock) -> None:
         self._settings = settings
-        self._writer = writer
+        self._store = store
         self._clock = clock
         self._consumer = AIOKafkaConsumer(
             bootstrap_servers=settings.kafka_bootstrap,
@@ -48,70 +59,124 @@ class Aggregator:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             client_id="adpulse-aggregator",
+            max_partition_fetch_bytes=4 * 1024 * 1024,
         )
         self._dlq = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all", enable_idempotence=True)
         self._batch = Batch(started_at=clock.monotonic())
-        self._lock = asyncio.Lock()
+        self._inflight: asyncio.Task[None] | None = None
+        self._paused = False
+        self._next_offset: dict[TopicPartition, int] = {}
+        self._stop = asyncio.Event()
+        self._window_ms = settings.attribution_window_days * _DAY_MS
 
     async def run(self, stop: asyncio.Event) -> None:
+        self._stop = stop
         await self._dlq.start()
         self._consumer.subscribe([self._settings.topic_events], listener=_FlushOnRevoke(self))
         await self._consumer.start()
         try:
             while not stop.is_set():
-                records = await self._consumer.getmany(
-                    timeout_ms=int(self._settings.batch_max_seconds * 1000 / 2),
-                    max_records=self._settings.batch_max_rows,
-                )
+                await self._reap()
+                records = await self._consumer.getmany(timeout_ms=50, max_records=self._settings.batch_max_rows)
                 for tp, messages in records.items():
                     for message in messages:
                         self._take(tp, message)
+                self._report_lag()
                 if self._due():
-                    await self.flush()
-            await self.flush()
+                    if self._inflight is None:
+                        self._inflight = asyncio.create_task(self._write(self._swap()))
+                    elif self._full() and not self._paused:
+                        self._consumer.pause(*self._consumer.assignment())
+                        self._paused = True
+                        metrics.BACKPRESSURE.inc()
+            await self.drain()
         finally:
+            if self._inflight is not None and not self._inflight.done():
+                self._inflight.cancel()
             await self._consumer.stop()
             await self._dlq.stop()
 
+    async def drain(self) -> None:
+        """Finish the write in flight, then write and commit what is batched."""
+        if self._inflight is not None:
+            await self._inflight
+            self._inflight = None
+        if self._batch.ranges:
+            await self._write(self._swap())
+        self._resume()
+
+    async def _reap(self) -> None:
+        if self._inflight is not None and self._inflight.done():
+            task, self._inflight = self._inflight, None
+            task.result()  # a fatal error (TooManyInvalid, cancelled by stop) ends the run here
+            self._resume()
+
+    def _resume(self) -> None:
+        if self._paused:
+            self._consumer.resume(*self._consumer.assignment())
+            self._paused = False
+
     def _take(self, tp: TopicPartition, message: Any) -> None:
-        self._batch.track(tp, message.offset)
+        self._batch.track(tp, message.offset, len(message.value or b""))
+        self._next_offset[tp] = message.offset + 1
         try:
-            self._batch.add(decode(message.value))
+            self._batch.events.append(decode(message.value))
         except InvalidMessage as exc:
             self._batch.poison.append((message, str(exc)))
+
+    def _full(self) -> bool:
+        return len(self._batch) >= self._settings.batch_max_rows or self._batch.bytes >= self._settings.batch_max_bytes
 
     def _due(self) -> bool:
         if not self._batch.ranges:
             self._batch.started_at = self._clock.monotonic()
             return False
-        age = self._clock.monotonic() - self._batch.started_at
-        return len(self._batch) >= self._settings.batch_max_rows or age >= self._settings.batch_max_seconds
+        return self._full() or self._clock.monotonic() - self._batch.started_at >= self._settings.batch_max_seconds
 
-    async def flush(self) -> None:
-        async with self._lock:
-            batch = self._batch
-            if not batch.ranges:
-                return
-            await self._dead_letter(batch)
-            conversions = [e.click_id for e in batch.events if e.event_type is EventType.CONVERSION]
-            known = await self._writer.lookup_clicks(conversions)
-            in_batch = {e.click_id: e for e in batch.events if e.event_type is EventType.CLICK and e.click_id}
-            rows = []
-            for event in batch.events:
-                click = None
-                if event.event_type is EventType.CONVERSION:
-                    click = known.get(event.click_id)
-                    source = in_batch.get(event.click_id)
-                    if click is None and source is not None:
-                        click = ClickDimensions.of(source)
-                rows.append(to_row(event, click))
-            started = self._clock.monotonic()
-            await self._writer.insert(rows, batch.dedup_token())
-            INSERT_SECONDS.observe(self._clock.monotonic() - started)
-            BATCH_ROWS.observe(len(rows))
-            DUPLICATES_DROPPED.inc(batch.duplicates)
-            await self._consumer.commit(batch.commit_offsets())
-            self._batch = Batch(started_at=self._clock.monotonic())
+    def _swap(self) -> Batch:
+        batch, self._batch = self._batch, Batch(started_at=self._clock.monotonic())
+        return batch
+
+    def _report_lag(self) -> None:
+        for tp in self._consumer.assignment():
+            highwater = self._consumer.highwater(tp)
+            taken = self._next_offset.get(tp)
+            if highwater is not None and taken is not None:
+                metrics.CONSUMER_LAG.labels(str(tp.partition)).set(max(0, highwater - taken))
+
+    async def _write(self, batch: Batch) -> None:
+        if len(batch) >= self._settings.dlq_min_messages and len(batch.poison) > self._settings.dlq_max_ratio * len(
+            batch
+        ):
+            raise TooManyInvalid(
+                f"{len(batch.poison)} of {len(batch)} messages invalid (first: {batch.poison[0][1]}); not committing"
+            )
+        await self._dead_letter(batch)
+        output = None
+        delay = 0.1
+        while True:
+            try:
+                if output is None:
+                    known = await self._store.lookup(needed(batch.events))
+                    output = build(batch.events, known, self._window_ms)
+                started = self._clock.monotonic()
+                await self._store.insert(output.rows, batch.dedup_token())
+                break
+            except Exception as exc:  # any ClickHouse failure: retry the same batch
+                metrics.INSERT_ERRORS.inc()
+                if self._stop.is_set():
+                    raise
+                log.warning("ClickHouse write failed (%s); retrying in %.1fs", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+        now_ms = self._clock.now_ms()
+        metrics.INSERT_SECONDS.observe(self._clock.monotonic() - started)
+        metrics.BATCH_ROWS.observe(len(output.rows))
+        metrics.DUPLICATES.inc(output.duplicates)
+        metrics.LATE_ATTRIBUTIONS.inc(output.late_attributions)
+        for event in batch.events[:: max(1, len(batch.events) // 100)]:
+            metrics.END_TO_END_SECONDS.observe(max(0, now_ms - event.received_at_ms) / 1000)
+        await self._consumer.commit(batch.commit_offsets())
 
     async def _dead_letter(self, batch: Batch) -> None:
         for message, reason in batch.poison:
@@ -123,4 +188,4 @@ class Aggregator:
                 "value": (message.value or b"").decode("utf-8", "replace"),
             }
             await self._dlq.send_and_wait(self._settings.topic_dlq, orjson.dumps(envelope))
-            DLQ_MESSAGES.inc()
+            metrics.DLQ_MESSAGES.inc()

@@ -1,30 +1,80 @@
-"""Batch writes into ClickHouse, idempotent on retry through ``insert_deduplication_token``."""
+"""ClickHouse side of the aggregator: the lookups a batch needs, and the idempotent batch insert.
+
+All SQL here binds request-derived values as parameters; only the database name (a validated
+identifier from config) is formatted in.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any
 
-from aggregator.processor import COLUMNS, ClickDimensions
+from aggregator.attribution import AdDimensions, Click, ConversionState
+from aggregator.rows import COLUMNS
+from aggregator.transform import Known, Needed
+from schemas.events import ConversionStatus
+
+_STATE_FIELDS = (
+    "txid, click_id, status, payout, currency, ad_id, campaign_id, source, medium, toUnixTimestamp64Milli(received_at)"
+)
 
 
-class ClickHouseWriter:
+class ClickHouseStore:
     def __init__(self, client: Any, database: str) -> None:
         self._client = client
         self._db = database
 
-    async def lookup_clicks(self, click_ids: Iterable[str]) -> dict[str, ClickDimensions]:
-        ids = sorted(set(click_ids))
-        if not ids:
-            return {}
-        # db is a validated identifier from config; the ids are a bound parameter.
+    def _query(self, sql: str, **parameters: Any) -> list[Sequence[Any]]:
+        rows: list[Sequence[Any]] = self._client.query(sql, parameters=parameters).result_rows
+        return rows
+
+    def _states(self, where: str, **parameters: Any) -> list[ConversionState]:
         sql = (
-            f"SELECT click_id, any(ad_id), any(campaign_id), any(source), any(medium) "  # noqa: S608
-            f"FROM {self._db}.clicks WHERE click_id IN {{ids:Array(String)}} GROUP BY click_id"
+            f"SELECT network, conversion_key, argMax(tuple({_STATE_FIELDS}), state_version), max(state_version) "  # noqa: S608
+            f"FROM {self._db}.conversions WHERE {where} GROUP BY network, conversion_key"
         )
-        result = await asyncio.to_thread(self._client.query, sql, parameters={"ids": ids})
-        return {row[0]: ClickDimensions(*row[1:]) for row in result.result_rows}
+        states = []
+        for network, key, fields, version in self._query(sql, **parameters):
+            txid, click_id, status, payout, currency, ad_id, campaign_id, source, medium, at_ms = fields
+            states.append(
+                ConversionState(
+                    network=network, conversion_key=key, txid=txid, click_id=click_id,
+                    status=ConversionStatus(status), payout=Decimal(payout), currency=currency,
+                    dims=AdDimensions(ad_id, campaign_id, source, medium), received_at_ms=int(at_ms),
+                    version=int(version),
+                )
+            )  # fmt: skip
+        return states
+
+    def _lookup(self, needed: Needed) -> Known:
+        known = Known()
+        if needed.event_ids:
+            sql = f"SELECT toString(event_id) FROM {self._db}.event_ids WHERE event_id IN {{ids:Array(UUID)}}"  # noqa: S608
+            known.seen_ids = {row[0] for row in self._query(sql, ids=needed.event_ids)}
+        click_ids = sorted(set(needed.conversion_click_ids))
+        if click_ids:
+            sql = (
+                "SELECT click_id, any(ad_id), any(campaign_id), any(source), any(medium), "  # noqa: S608
+                f"min(toUnixTimestamp64Milli(received_at)) FROM {self._db}.clicks "
+                "WHERE click_id IN {ids:Array(String)} GROUP BY click_id"
+            )
+            known.clicks = {
+                row[0]: Click(AdDimensions(*row[1:5]), int(row[5])) for row in self._query(sql, ids=click_ids)
+            }
+        if needed.state_keys:
+            states = self._states(
+                "(network, conversion_key) IN {keys:Array(Tuple(String, String))}", keys=needed.state_keys
+            )
+            known.states = {(s.network, s.conversion_key): s for s in states}
+        if needed.batch_click_ids:
+            waiting = self._states("click_id IN {ids:Array(String)}", ids=needed.batch_click_ids)
+            known.waiting = [s for s in waiting if not s.attributed]
+        return known
+
+    async def lookup(self, needed: Needed) -> Known:
+        return await asyncio.to_thread(self._lookup, needed)
 
     async def insert(self, rows: Sequence[Sequence[Any]], token: str) -> None:
         """Insert one batch. A retry with the same ``token`` is dropped by ClickHouse, views included."""

@@ -120,14 +120,15 @@ def conversion(params: Mapping[str, str], now_ms: int, network: str = "default")
     if currency and (len(currency) != 3 or not currency.isalpha()):
         raise FieldError("currency", "expected a 3-letter ISO 4217 code")
     payout = money(params, "payout")
-    # A resend of the same (network, txid, status) is the same event; without txid, one per click.
+    # A resend of the same (network, txid, status, payout) is the same event; without txid, one per click.
     identity = txid or f"click:{click_id}"
     event: dict[str, Any] = {
         "v": 1,
-        "event_id": derived_id(EventType.CONVERSION.value, network, identity, status.value),
+        "event_id": derived_id(EventType.CONVERSION.value, network, identity, status.value, payout or ""),
         "event_type": EventType.CONVERSION.value,
         "received_at_ms": now_ms,
         "click_id": click_id,
+        "network": network,
         "txid": txid,
         "status": status.value,
         "currency": currency,

@@ -56,7 +56,13 @@ class Event(BaseModel):
 
     payout: Money | None = None
     currency: Annotated[str, Field(max_length=3)] = ""
+    network: ShortText = ""
     txid: ShortText = ""
     status: ConversionStatus | None = None
 
     url: Annotated[str, Field(max_length=2048)] = ""
+
+    @property
+    def conversion_key(self) -> str:
+        """A conversion's identity within its network: the txid, else one conversion per click."""
+        return self.txid or f"click:{self.click_id}"

@@ -1,7 +1,8 @@
 """Apply the numbered migrations in ``schemas/migrations`` and record each in ``<db>.schema_migrations``.
 
 Idempotent: an applied migration is skipped; every statement is itself ``IF NOT EXISTS``/``OR REPLACE``
-so a migration interrupted half-way is safely re-run.
+so a migration interrupted half-way is safely re-run. Retention options (TTLs) are re-applied on every
+run, so changing them needs no new migration.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from schemas import migrations
+from schemas.options import SchemaOptions
 
 log = logging.getLogger(__name__)
 _MODULE = re.compile(r"^m(\d{4})_(\w+)$")
@@ -24,7 +26,7 @@ _MODULE = re.compile(r"^m(\d{4})_(\w+)$")
 class Migration:
     version: int
     name: str
-    statements: Callable[[str], list[str]]
+    statements: Callable[[str, SchemaOptions], list[str]]
 
 
 def discover() -> list[Migration]:
@@ -47,8 +49,22 @@ def applied_versions(client: Any, db: str) -> set[int]:
     return {int(row[0]) for row in result.result_rows}
 
 
-def migrate(client: Any, db: str) -> list[Migration]:
+def ttl_statements(db: str, options: SchemaOptions) -> list[str]:
+    events_ttl = f"toDateTime(received_at) + INTERVAL {options.events_ttl_days} DAY"
+    dedup_ttl = (
+        f"toDateTime(received_at) + INTERVAL {options.dedup_window_days} DAY "
+        "WHERE event_type IN ('impression', 'click', 'page_view')"
+    )
+    return [
+        f"ALTER TABLE {db}.events MODIFY TTL {events_ttl}",
+        f"ALTER TABLE {db}.clicks MODIFY TTL {events_ttl}",
+        f"ALTER TABLE {db}.event_ids MODIFY TTL {dedup_ttl}",
+    ]
+
+
+def migrate(client: Any, db: str, options: SchemaOptions | None = None) -> list[Migration]:
     """Bring ``db`` up to date through ``client`` (connected to any database). Returns what was applied."""
+    options = options or SchemaOptions()
     client.command(f"CREATE DATABASE IF NOT EXISTS {db}")
     client.command(
         f"""CREATE TABLE IF NOT EXISTS {db}.schema_migrations (
@@ -61,10 +77,12 @@ def migrate(client: Any, db: str) -> list[Migration]:
         if migration.version in done:
             continue
         log.info("applying migration %04d_%s", migration.version, migration.name)
-        for statement in migration.statements(db):
+        for statement in migration.statements(db, options):
             client.command(statement)
         client.insert(
             f"{db}.schema_migrations", [[migration.version, migration.name]], column_names=["version", "name"]
         )
         applied.append(migration)
+    for statement in ttl_statements(db, options):
+        client.command(statement)
     return applied

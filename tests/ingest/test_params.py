@@ -28,9 +28,7 @@ def test_sender_eid_gives_a_stable_event_id():
     assert params.impression({"ad_id": "a"}, NOW)["event_id"] != params.impression({"ad_id": "a"}, NOW)["event_id"]
 
 
-@pytest.mark.parametrize(
-    ("raw", "expected"), [("0.5", "0.500000"), ("12", "12.000000"), ("0.0000001", "0.000000")]
-)
+@pytest.mark.parametrize(("raw", "expected"), [("0.5", "0.500000"), ("12", "12.000000"), ("0.0000001", "0.000000")])
 def test_money_is_decimal_string(raw, expected):
     assert params.money({"cost": raw}, "cost") == expected
     assert Decimal(params.money({"cost": raw}, "cost") or "x") == Decimal(raw).quantize(Decimal("0.000001"))

@@ -75,11 +75,14 @@ def test_events_become_exact_kpis(stack):
         assert len(set(click_ids)) == 8
         # Two approved conversions, one rejected (counts nothing).
         for click_id, txid, status in [(click_ids[0], "T1", "approved"), (click_ids[3], "T2", "approved")]:
-            response = http.get("/postback", params={"click_id": click_id, "payout": "12.50", "txid": txid,
-                                                     "currency": "usd", "status": status})
+            response = http.get(
+                "/postback",
+                params={"click_id": click_id, "payout": "12.50", "txid": txid, "currency": "usd", "status": status},
+            )
             assert response.status_code == 200, response.text
-        response = http.post("/postback", data={"click_id": click_ids[5], "payout": "99", "txid": "T3",
-                                                 "status": "rejected"})
+        response = http.post(
+            "/postback", data={"click_id": click_ids[5], "payout": "99", "txid": "T3", "status": "rejected"}
+        )
         assert response.status_code == 200, response.text
     answered = time.monotonic()
 

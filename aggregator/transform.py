@@ -1,0 +1,163 @@
+"""A batch of events + what ClickHouse already knows -> the rows to insert (pure, deterministic).
+
+Deterministic matters: after a crash the same messages come back, the lookups see what the first
+attempt stored, and the second attempt writes nothing twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from aggregator.attribution import (
+    UNATTRIBUTED,
+    AdDimensions,
+    Click,
+    ConversionState,
+    applies,
+    attribute,
+)
+from aggregator.rows import event_row, state_row
+from ingest.ids import derived_id
+from schemas.events import ConversionStatus, Event, EventType
+
+_ZERO = Decimal(0)
+StateKey = tuple[str, str]  # (network, conversion_key)
+
+
+@dataclass
+class Known:
+    """Lookups from ClickHouse for one batch (see ``Needed``)."""
+
+    seen_ids: set[str] = field(default_factory=set)
+    clicks: dict[str, Click] = field(default_factory=dict)
+    states: dict[StateKey, ConversionState] = field(default_factory=dict)
+    # Unattributed conversions whose click id is among the batch's clicks.
+    waiting: list[ConversionState] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Needed:
+    event_ids: list[str]
+    conversion_click_ids: list[str]
+    state_keys: list[StateKey]
+    batch_click_ids: list[str]
+
+
+@dataclass
+class Output:
+    rows: list[list[Any]] = field(default_factory=list)
+    duplicates: int = 0
+    late_attributions: int = 0
+
+
+def needed(events: Sequence[Event]) -> Needed:
+    conversions = [e for e in events if e.event_type is EventType.CONVERSION]
+    return Needed(
+        event_ids=sorted({e.event_id for e in events}),
+        conversion_click_ids=sorted({e.click_id for e in conversions}),
+        state_keys=sorted({(e.network, e.conversion_key) for e in conversions}),
+        batch_click_ids=sorted({e.click_id for e in events if e.event_type is EventType.CLICK and e.click_id}),
+    )
+
+
+def _state_of(event: Event, dims: AdDimensions, version: int) -> ConversionState:
+    return ConversionState(
+        network=event.network,
+        conversion_key=event.conversion_key,
+        txid=event.txid,
+        click_id=event.click_id,
+        status=event.status or ConversionStatus.APPROVED,
+        payout=event.payout or _ZERO,
+        currency=event.currency,
+        dims=dims,
+        received_at_ms=event.received_at_ms,
+        version=version,
+    )
+
+
+class _Builder:
+    def __init__(self, known: Known, window_ms: int) -> None:
+        self.out = Output()
+        self.seen = set(known.seen_ids)
+        self.clicks = dict(known.clicks)
+        self.states: dict[StateKey, ConversionState] = dict(known.states)
+        for state in known.waiting:
+            self.states.setdefault((state.network, state.conversion_key), state)
+        self.window_ms = window_ms
+
+    def move(self, state: ConversionState, to: AdDimensions) -> ConversionState:
+        """Move a conversion's whole contribution from its current ad to ``to`` (two signed rows, dated
+        at the conversion so time-bucketed KPIs move in the conversion's own bucket)."""
+        moved = state.moved_to(to)
+        contribution = state.contribution()
+        key = (state.network, state.conversion_key, str(moved.version))
+        self.out.rows.append(
+            state_row(derived_id("attribution-from", *key), "attribution", state, state.dims,
+                      contribution.negated(), state_version=0)
+        )  # fmt: skip
+        self.out.rows.append(
+            state_row(derived_id("attribution-to", *key), "attribution", moved, to, contribution,
+                      state_version=moved.version)
+        )  # fmt: skip
+        return moved
+
+    def conversion(self, event: Event) -> None:
+        key = (event.network, event.conversion_key)
+        previous = self.states.get(key)
+        status = event.status or ConversionStatus.APPROVED
+        payout = event.payout or _ZERO
+        if previous is not None and not applies(previous.status, status):
+            # Kept in the history, changes nothing.
+            self.out.rows.append(
+                state_row(event.event_id, "conversion", previous, previous.dims, received_at_ms=event.received_at_ms,
+                          status=status.value, payout=payout, state_version=0)
+            )  # fmt: skip
+            return
+        current_dims = previous.dims if previous is not None else UNATTRIBUTED
+        dims = attribute(self.clicks.get(event.click_id), event.received_at_ms, self.window_ms, current_dims)
+        if previous is not None and previous.dims != dims:
+            previous = self.move(previous, dims)
+        version = previous.version + 1 if previous is not None else 1
+        new = _state_of(event, dims, version)
+        before = previous.contribution() if previous is not None else None
+        delta = new.contribution() if before is None else new.contribution().minus(before)
+        self.out.rows.append(
+            state_row(event.event_id, "conversion", new, dims, delta, received_at_ms=event.received_at_ms,
+                      status=status.value, payout=payout, state_version=version)
+        )  # fmt: skip
+        self.states[key] = new
+
+    def settle_waiting(self) -> None:
+        """Conversions that arrived before their click: attribute them now that the click is here."""
+        for key, state in sorted(self.states.items()):
+            if state.attributed:
+                continue
+            dims = attribute(self.clicks.get(state.click_id), state.received_at_ms, self.window_ms)
+            if dims != UNATTRIBUTED:
+                self.states[key] = self.move(state, dims)
+                self.out.late_attributions += 1
+
+
+def build(events: Iterable[Event], known: Known, window_ms: int) -> Output:
+    events = list(events)
+    builder = _Builder(known, window_ms)
+    for event in events:
+        if event.event_type is EventType.CLICK and event.click_id:
+            builder.clicks.setdefault(
+                event.click_id,
+                Click(AdDimensions(event.ad_id, event.campaign_id, event.source, event.medium), event.received_at_ms),
+            )
+    for event in events:
+        if event.event_id in builder.seen:
+            builder.out.duplicates += 1
+            continue
+        builder.seen.add(event.event_id)
+        if event.event_type is EventType.CONVERSION:
+            builder.conversion(event)
+        else:
+            builder.out.rows.append(event_row(event))
+    builder.settle_waiting()
+    return builder.out
