@@ -9,8 +9,10 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from ingest.networks import DEFAULT_NETWORK, NetworkConfig
 
 
 class SettingsError(RuntimeError):
@@ -31,6 +33,23 @@ class Settings(BaseSettings):
     kafka_bootstrap: str = "127.0.0.1:9092"
     clickhouse_url: str = "http://default:@127.0.0.1:8123/adpulse"
     redirect_allowlist: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    # Click redirects: per destination host, the parameter that carries adpulse's click id
+    # ("shop.example.com=cid,*.example.org=subid"); default click_id.
+    click_id_params: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
+
+    # Postbacks: per-network token and status words (JSON, see ingest/networks.py), and the token of
+    # the network "default" (no token when unset).
+    networks: dict[str, NetworkConfig] = Field(default_factory=dict)
+    postback_token: str | None = Field(default=None, min_length=8)
+
+    # Browsers: take the client IP from X-Forwarded-For (only behind a proxy you run), and drop hits
+    # that carry dnt=1 (the snippet sets it from Do-Not-Track / Global Privacy Control).
+    trust_forwarded: bool = False
+    honour_dnt: bool = True
+
+    # Batch API: accepted bearer keys (comma-separated); empty = no key required (development only).
+    api_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     # Kafka topics (see README "Kafka topics" for partition counts).
     topic_events: str = "adpulse.events"
@@ -63,6 +82,32 @@ class Settings(BaseSettings):
     @classmethod
     def _parse_allowlist(cls, value: object) -> object:
         return _split_csv(value)
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _parse_keys(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("click_id_params", mode="before")
+    @classmethod
+    def _parse_click_id_params(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        mapping: dict[str, str] = {}
+        for item in filter(None, (part.strip() for part in value.split(","))):
+            host, sep, param = item.partition("=")
+            if not sep or not host.strip() or not param.strip().isidentifier():
+                raise ValueError(f"expected host=param[,host=param...], got {item!r}")
+            mapping[host.strip().lower()] = param.strip()
+        return mapping
+
+    @model_validator(mode="after")
+    def _default_network(self) -> Settings:
+        if DEFAULT_NETWORK not in self.networks:
+            self.networks[DEFAULT_NETWORK] = NetworkConfig(token=self.postback_token)
+        return self
 
     @field_validator("kafka_bootstrap")
     @classmethod

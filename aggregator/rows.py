@@ -7,17 +7,21 @@ from decimal import Decimal
 from typing import Any
 
 from aggregator.attribution import NOTHING, AdDimensions, Contribution, ConversionState
-from schemas.events import Event, EventType
+from schemas.events import PLATFORM_CLICK_IDS, Event, EventType
 
 COLUMNS: tuple[str, ...] = (
-    "event_id", "event_type", "received_at", "ad_id", "campaign_id", "source", "medium",
-    "utm_campaign", "utm_term", "utm_content", "utm_id", "click_id", "network", "txid", "conversion_key",
-    "status", "cost", "payout", "currency", "url",
+    "event_id", "event_type", "event_name", "received_at", "occurred_at",
+    "ad_id", "adset_id", "campaign_id", "source", "medium",
+    "utm_campaign", "utm_term", "utm_content", "utm_id", *PLATFORM_CLICK_IDS,
+    "click_id", "network", "txid", "conversion_key", "status",
+    "cost", "cost_currency", "payout", "currency",
+    "url", "page_url", "referrer", "user_agent", "client_ip", "consent",
     "impressions", "clicks", "conversions", "conversions_pending", "revenue", "revenue_pending",
     "state_version",
 )  # fmt: skip
 
 _ZERO = Decimal(0)
+_NO_CLICK_IDS = [""] * len(PLATFORM_CLICK_IDS)
 
 
 def _time(ms: int) -> datetime:
@@ -25,12 +29,17 @@ def _time(ms: int) -> datetime:
 
 
 def event_row(event: Event) -> list[Any]:
-    """An impression, click or page view: counts itself and its cost."""
+    """An impression, click, page view or custom event: counts itself and its cost."""
+    received = _time(event.received_at_ms)
     return [
-        event.event_id, event.event_type.value, _time(event.received_at_ms),
-        event.ad_id, event.campaign_id, event.source, event.medium,
+        event.event_id, event.event_type.value, event.event_name, received,
+        received if event.occurred_at_ms is None else _time(event.occurred_at_ms),
+        event.ad_id, event.adset_id, event.campaign_id, event.source, event.medium,
         event.utm_campaign, event.utm_term, event.utm_content, event.utm_id,
-        event.click_id, "", "", "", "", event.cost or _ZERO, _ZERO, event.currency, event.url,
+        *(getattr(event, name) for name in PLATFORM_CLICK_IDS),
+        event.click_id, "", "", "", "",
+        event.cost or _ZERO, event.cost_currency, _ZERO, "",
+        event.url, event.page_url, event.referrer, event.user_agent, event.client_ip, event.consent,
         1 if event.event_type is EventType.IMPRESSION else 0,
         1 if event.event_type is EventType.CLICK else 0,
         0, 0, _ZERO, _ZERO, 0,
@@ -45,21 +54,23 @@ def state_row(
     delta: Contribution = NOTHING,
     *,
     state_version: int,
-    received_at_ms: int | None = None,
-    status: str | None = None,
-    payout: Decimal | None = None,
+    event: Event | None = None,
 ) -> list[Any]:
     """A conversion or an attribution move: what it adds to ``dims``' KPIs, and the state it leaves.
 
-    ``received_at_ms``, ``status`` and ``payout`` default to the state's own.
+    Status, payout and times are the ``event``'s when one caused the row, else the state's.
     """
+    received = _time(event.received_at_ms if event else state.received_at_ms)
+    occurred = _time(event.occurred_at_ms) if event and event.occurred_at_ms is not None else received
     return [
-        event_id, event_type, _time(state.received_at_ms if received_at_ms is None else received_at_ms),
-        dims.ad_id, dims.campaign_id, dims.source, dims.medium,
-        "", "", "", "",
+        event_id, event_type, event.event_name if event else "", received, occurred,
+        dims.ad_id, "", dims.campaign_id, dims.source, dims.medium,
+        "", "", "", "", *_NO_CLICK_IDS,
         state.click_id, state.network, state.txid, state.conversion_key,
-        state.status.value if status is None else status, _ZERO,
-        state.payout if payout is None else payout, state.currency, "",
+        (event.status or state.status).value if event else state.status.value,
+        _ZERO, "", (event.payout or _ZERO) if event else state.payout, state.currency,
+        *((event.url, event.page_url, event.referrer, event.user_agent, event.client_ip, event.consent)
+          if event else ("", "", "", "", "", None)),
         0, 0, delta.conversions, delta.conversions_pending, delta.revenue, delta.revenue_pending,
         state_version,
     ]  # fmt: skip

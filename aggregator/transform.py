@@ -108,13 +108,11 @@ class _Builder:
         key = (event.network, event.conversion_key)
         previous = self.states.get(key)
         status = event.status or ConversionStatus.APPROVED
-        payout = event.payout or _ZERO
         if previous is not None and not applies(previous.status, status):
             # Kept in the history, changes nothing.
             self.out.rows.append(
-                state_row(event.event_id, "conversion", previous, previous.dims, received_at_ms=event.received_at_ms,
-                          status=status.value, payout=payout, state_version=0)
-            )  # fmt: skip
+                state_row(event.event_id, "conversion", previous, previous.dims, state_version=0, event=event)
+            )
             return
         current_dims = previous.dims if previous is not None else UNATTRIBUTED
         dims = attribute(self.clicks.get(event.click_id), event.received_at_ms, self.window_ms, current_dims)
@@ -125,8 +123,7 @@ class _Builder:
         before = previous.contribution() if previous is not None else None
         delta = new.contribution() if before is None else new.contribution().minus(before)
         self.out.rows.append(
-            state_row(event.event_id, "conversion", new, dims, delta, received_at_ms=event.received_at_ms,
-                      status=status.value, payout=payout, state_version=version)
+            state_row(event.event_id, "conversion", new, dims, delta, state_version=version, event=event)
         )  # fmt: skip
         self.states[key] = new
 

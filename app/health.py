@@ -21,7 +21,7 @@ async def healthz() -> JSONResponse:
 @router.get("/readyz", summary="Ready: Kafka and ClickHouse both answer")
 async def readyz(request: Request) -> JSONResponse:
     svc = services(request)
-    kafka = await svc.publisher.ready()
+    kafka = await svc.publisher.ready(svc.settings.topic_events)
     clickhouse = False
     if svc.clickhouse is not None:
         try:

@@ -12,7 +12,9 @@ from fastapi import FastAPI
 from adpulse.clickhouse import connect, parse_target
 from adpulse.clock import Clock, SystemClock
 from adpulse.settings import Settings, load_settings
-from app import health, kpis, tracking
+from app import batch, click, health, kpis, pixel, postback
+from app.duplicates import DuplicateCheck
+from app.limits import LimitsMiddleware
 from app.redirects import RedirectPolicy
 from app.services import Services
 from ingest.publisher import Publisher
@@ -22,17 +24,15 @@ log = logging.getLogger(__name__)
 
 def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     publisher = Publisher(
-        settings.kafka_bootstrap,
-        settings.topic_events,
-        ack_timeout_s=settings.kafka_ack_timeout_s,
-        max_pending=settings.pixel_max_pending,
+        settings.kafka_bootstrap, ack_timeout_s=settings.kafka_ack_timeout_s, max_pending=settings.pixel_max_pending
     )
     target = parse_target(settings.clickhouse_url)
     svc = Services(
         settings=settings,
         clock=clock or SystemClock(),
         publisher=publisher,
-        redirects=RedirectPolicy(settings.redirect_allowlist),
+        redirects=RedirectPolicy(settings.redirect_allowlist, settings.click_id_params),
+        duplicates=DuplicateCheck(target.database),
         database=target.database,
     )
 
@@ -41,8 +41,9 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         await publisher.start()
         try:
             svc.clickhouse = await asyncio.to_thread(connect, target)
+            svc.duplicates.clickhouse = svc.clickhouse
         except Exception as exc:  # noqa: BLE001 - start anyway; /readyz reports ClickHouse as down
-            log.warning("ClickHouse at %s not reachable: %s", target.url, exc)
+            log.warning("ClickHouse at %s not reachable: %s", target.url.split("@")[-1], exc)
         yield
         await publisher.stop()
         if svc.clickhouse is not None:
@@ -51,12 +52,14 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     app = FastAPI(
         title="adpulse",
         version="0.1.0",
+        summary="Event tracking for performance marketing: pixel, clicks, postbacks, batch, KPIs",
         lifespan=lifespan,
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.services = svc
-    for router in (tracking.router, kpis.router, health.router):
-        app.include_router(router)
+    for module in (pixel, click, postback, batch, kpis, health):
+        app.include_router(module.router)
+    app.add_middleware(LimitsMiddleware, browser_answer=pixel.browser_answer)
     return app
 
 

@@ -9,6 +9,7 @@ from starlette.requests import Request
 
 from adpulse.clock import Clock
 from adpulse.settings import Settings
+from app.duplicates import DuplicateCheck
 from app.redirects import RedirectPolicy
 from ingest.publisher import Publisher
 
@@ -19,8 +20,9 @@ class Services:
     clock: Clock
     publisher: Publisher
     redirects: RedirectPolicy
+    duplicates: DuplicateCheck
+    database: str
     clickhouse: Any | None = None  # clickhouse-connect client, connected during start-up
-    database: str = "adpulse"
 
 
 def services(request: Request) -> Services:

@@ -1,11 +1,13 @@
 """Kafka publishing: one idempotent producer (acks=all) per worker process.
 
-Two ways to publish:
-- :meth:`Publisher.publish` waits for the broker's acknowledgement (postbacks, batch API): the caller
-  answers 2xx only after it returns, and 503 when it raises :class:`PublishUnavailable`.
-- :meth:`Publisher.publish_nowait` hands the event to the producer and returns at once (pixel): the
-  number of unacknowledged events is bounded; beyond the bound, or when Kafka is unreachable, the hit is
-  dropped and counted in ``adpulse_pixel_dropped_total``.
+- :meth:`Publisher.publish` / :meth:`Publisher.publish_many` wait for the broker's acknowledgement
+  (postbacks, clicks, batch API): the caller answers 2xx only after they return, and 503 when they
+  raise :class:`PublishUnavailable`.
+- :meth:`Publisher.publish_nowait` (pixel, snippet beacons, rejects) puts the event in a bounded
+  queue and returns at once, so a browser is never kept waiting on Kafka. A background task hands
+  queued events to the producer; while Kafka is down the queue fills and, once full, further hits are
+  dropped and counted in ``adpulse_pixel_dropped_total`` (never unbounded memory). When Kafka comes
+  back the queue drains. ``stop()`` flushes everything queued and in flight.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from ingest.metrics import EVENTS_PUBLISHED, PIXEL_DROPPED, PUBLISH_FAILURES, PU
 
 log = logging.getLogger(__name__)
 
+Outgoing = tuple[str, bytes, bytes | None, str]  # topic, value, key, event type (for metrics)
+
 
 class PublishUnavailable(RuntimeError):
     """Kafka did not acknowledge the event in time; nothing can be promised to the sender."""
@@ -32,43 +36,41 @@ class Publisher:
     def __init__(
         self,
         bootstrap: str,
-        topic: str,
         *,
         ack_timeout_s: float,
         max_pending: int,
         reconnect_interval_s: float = 1.0,
+        client_id: str = "adpulse-api",
     ) -> None:
         self._bootstrap = bootstrap
-        self._topic = topic
         self._ack_timeout_s = ack_timeout_s
-        self._max_pending = max_pending
         self._reconnect_interval_s = reconnect_interval_s
+        self._client_id = client_id
         self._producer: AIOKafkaProducer | None = None
-        self._pending: set[asyncio.Future[Any]] = set()
-        self._connector: asyncio.Task[None] | None = None
+        self._queue: asyncio.Queue[Outgoing] = asyncio.Queue(maxsize=max_pending)
+        self._inflight: set[asyncio.Future[Any]] = set()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._connected = asyncio.Event()
 
     @property
     def connected(self) -> bool:
         return self._producer is not None
 
-    def _new_producer(self) -> AIOKafkaProducer:
-        return AIOKafkaProducer(
+    async def start(self) -> None:
+        """Connect now if Kafka answers, else keep trying in the background (/readyz says not ready)."""
+        if not await self._try_connect():
+            self._tasks.append(asyncio.create_task(self._reconnect_loop()))
+        self._tasks.append(asyncio.create_task(self._drain_queue()))
+
+    async def _try_connect(self) -> bool:
+        producer = AIOKafkaProducer(
             bootstrap_servers=self._bootstrap,
             acks="all",
             enable_idempotence=True,
             linger_ms=2,
             request_timeout_ms=int(self._ack_timeout_s * 1000),
-            client_id="adpulse-api",
+            client_id=self._client_id,
         )
-
-    async def start(self) -> None:
-        """Connect now if Kafka answers; otherwise keep trying in the background (readyz says not ready)."""
-        if await self._try_connect():
-            return
-        self._connector = asyncio.create_task(self._reconnect_loop())
-
-    async def _try_connect(self) -> bool:
-        producer = self._new_producer()
         try:
             await producer.start()
         except (KafkaError, OSError) as exc:
@@ -76,6 +78,7 @@ class Publisher:
             await producer.stop()
             return False
         self._producer = producer
+        self._connected.set()
         log.info("connected to Kafka at %s", self._bootstrap)
         return True
 
@@ -86,62 +89,86 @@ class Publisher:
                 return
 
     async def stop(self) -> None:
-        """Flush everything handed to the producer, then close it."""
-        if self._connector is not None:
-            self._connector.cancel()
+        """Deliver everything queued or in flight (bounded by the ack timeout), then close."""
+        deadline = asyncio.get_running_loop().time() + self._ack_timeout_s
+        while (self._queue.qsize() or self._inflight) and self._producer is not None:
+            if asyncio.get_running_loop().time() > deadline:
+                break
+            await asyncio.sleep(0.01)
+        for task in self._tasks:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._connector
-        if self._pending:
-            await asyncio.wait(self._pending, timeout=self._ack_timeout_s)
+                await task
+        lost = self._queue.qsize()
+        if lost:
+            PIXEL_DROPPED.labels("shutdown").inc(lost)
+            log.warning("shutting down with %d queued hits Kafka never took", lost)
         if self._producer is not None:
-            await self._producer.stop()
+            await self._producer.stop()  # flushes what the producer holds
             self._producer = None
 
-    async def ready(self) -> bool:
+    async def ready(self, topic: str) -> bool:
         if self._producer is None:
             return False
         try:
-            partitions = await asyncio.wait_for(self._producer.partitions_for(self._topic), 2.0)
+            partitions = await asyncio.wait_for(self._producer.partitions_for(topic), 2.0)
         except (KafkaError, TimeoutError):
             return False
         return bool(partitions)
 
-    async def publish(self, event: dict[str, Any], key: str) -> None:
-        event_type = str(event["event_type"])
-        if self._producer is None:
-            PUBLISH_FAILURES.labels(event_type).inc()
+    async def publish(self, topic: str, event: dict[str, Any], key: str) -> None:
+        await self.publish_many(topic, [(event, key)])
+
+    async def publish_many(self, topic: str, events: list[tuple[dict[str, Any], str]]) -> None:
+        """Send all, then wait until Kafka acknowledged every one (or raise PublishUnavailable)."""
+        producer = self._producer
+        if producer is None:
+            for event, _ in events:
+                PUBLISH_FAILURES.labels(str(event["event_type"])).inc()
             raise PublishUnavailable("Kafka is not connected")
         try:
             async with asyncio.timeout(self._ack_timeout_s):
-                await self._producer.send_and_wait(self._topic, orjson.dumps(event), key=key.encode())
+                deliveries = [await producer.send(topic, orjson.dumps(e), key=k.encode()) for e, k in events]
+                await asyncio.gather(*deliveries)
         except (KafkaError, TimeoutError) as exc:
-            PUBLISH_FAILURES.labels(event_type).inc()
+            for event, _ in events:
+                PUBLISH_FAILURES.labels(str(event["event_type"])).inc()
             raise PublishUnavailable(f"Kafka did not acknowledge: {exc!r}") from exc
-        EVENTS_PUBLISHED.labels(event_type).inc()
+        for event, _ in events:
+            EVENTS_PUBLISHED.labels(str(event["event_type"])).inc()
 
-    async def publish_nowait(self, event: dict[str, Any], key: str) -> bool:
-        """Hand the event to the producer without waiting for the ack. False when it was dropped."""
-        if self._producer is None:
-            PIXEL_DROPPED.labels("kafka_unavailable").inc()
-            return False
-        if len(self._pending) >= self._max_pending:
+    def publish_nowait(self, topic: str, event: dict[str, Any], key: str | None) -> bool:
+        """Queue the event for Kafka and return at once. False when it was dropped (queue full)."""
+        try:
+            self._queue.put_nowait(
+                (topic, orjson.dumps(event), key.encode() if key else None, str(event.get("event_type", "reject")))
+            )
+        except asyncio.QueueFull:
             PIXEL_DROPPED.labels("buffer_full").inc()
             return False
-        event_type = str(event["event_type"])
-        try:
-            async with asyncio.timeout(self._ack_timeout_s):
-                delivery = await self._producer.send(self._topic, orjson.dumps(event), key=key.encode())
-        except (KafkaError, TimeoutError):
-            PIXEL_DROPPED.labels("kafka_unavailable").inc()
-            return False
-        self._pending.add(delivery)
-        PUBLISH_PENDING.set(len(self._pending))
-        delivery.add_done_callback(lambda fut: self._delivered(fut, event_type))
+        PUBLISH_PENDING.set(self._queue.qsize() + len(self._inflight))
         return True
 
+    async def _drain_queue(self) -> None:
+        while True:
+            topic, value, key, event_type = await self._queue.get()
+            await self._connected.wait()
+            producer = self._producer
+            if producer is None:  # stopped meanwhile
+                return
+            while True:
+                try:
+                    delivery = await producer.send(topic, value, key=key)
+                    break
+                except KafkaError as exc:  # the producer's own buffer is full or metadata is missing
+                    log.debug("Kafka not taking events yet: %s", exc)
+                    await asyncio.sleep(0.1)
+            self._inflight.add(delivery)
+            delivery.add_done_callback(lambda fut, kind=event_type: self._delivered(fut, kind))
+
     def _delivered(self, fut: asyncio.Future[Any], event_type: str) -> None:
-        self._pending.discard(fut)
-        PUBLISH_PENDING.set(len(self._pending))
+        self._inflight.discard(fut)
+        PUBLISH_PENDING.set(self._queue.qsize() + len(self._inflight))
         if fut.cancelled() or fut.exception() is not None:
             PIXEL_DROPPED.labels("not_acknowledged").inc()
             PUBLISH_FAILURES.labels(event_type).inc()

@@ -1,6 +1,7 @@
-"""The event as it travels on Kafka (topic ``adpulse.events``), version 1.
+"""The event as it travels on Kafka (topic ``adpulse.events``), wire version 1.
 
-One JSON object per message (orjson), produced by ``ingest`` and consumed by ``aggregator``.
+One JSON object per message (orjson), produced by ``ingest`` and consumed by ``aggregator``; its JSON
+Schema is exported to ``schemas/jsonschema/event.v1.json`` (``adpulse schema``) and checked in tests.
 Money travels as decimal strings, never floats; times are UTC epoch milliseconds.
 """
 
@@ -16,13 +17,21 @@ WIRE_VERSION = 1
 
 Money = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=6)]
 ShortText = Annotated[str, Field(max_length=256)]
+UrlText = Annotated[str, Field(max_length=2048)]
+CurrencyCode = Annotated[str, Field(pattern=r"^([A-Z]{3})?$")]
+
+# Advertising platforms' own click ids, carried from the landing URL or the click into the event.
+PLATFORM_CLICK_IDS: tuple[str, ...] = (
+    "gclid", "gbraid", "wbraid", "fbclid", "msclkid", "ttclid", "twclid", "li_fat_id", "epik",
+)  # fmt: skip
 
 
 class EventType(StrEnum):
     IMPRESSION = "impression"
     CLICK = "click"
-    CONVERSION = "conversion"
     PAGE_VIEW = "page_view"
+    CONVERSION = "conversion"
+    CUSTOM = "custom"
 
 
 class ConversionStatus(StrEnum):
@@ -40,9 +49,13 @@ class Event(BaseModel):
     v: int = WIRE_VERSION
     event_id: Annotated[str, Field(min_length=32, max_length=36)]
     event_type: EventType
+    event_name: ShortText = ""
     received_at_ms: Annotated[int, Field(ge=0)]
+    occurred_at_ms: Annotated[int, Field(ge=0)] | None = None
 
+    # Ad dimensions: the ad is ad_id else utm_content, the campaign campaign_id else utm_campaign.
     ad_id: ShortText = ""
+    adset_id: ShortText = ""
     campaign_id: ShortText = ""
     source: ShortText = ""
     medium: ShortText = ""
@@ -51,16 +64,32 @@ class Event(BaseModel):
     utm_content: ShortText = ""
     utm_id: ShortText = ""
 
+    gclid: ShortText = ""
+    gbraid: ShortText = ""
+    wbraid: ShortText = ""
+    fbclid: ShortText = ""
+    msclkid: ShortText = ""
+    ttclid: ShortText = ""
+    twclid: ShortText = ""
+    li_fat_id: ShortText = ""
+    epik: ShortText = ""
+
     click_id: ShortText = ""
     cost: Money | None = None
+    cost_currency: CurrencyCode = ""
 
-    payout: Money | None = None
-    currency: Annotated[str, Field(max_length=3)] = ""
     network: ShortText = ""
     txid: ShortText = ""
     status: ConversionStatus | None = None
+    payout: Money | None = None
+    currency: CurrencyCode = ""
 
-    url: Annotated[str, Field(max_length=2048)] = ""
+    url: UrlText = ""  # click: the landing page redirected to
+    page_url: UrlText = ""
+    referrer: UrlText = ""
+    user_agent: Annotated[str, Field(max_length=512)] = ""
+    client_ip: Annotated[str, Field(max_length=64)] = ""  # truncated (IPv4 /24, IPv6 /48) at ingest
+    consent: bool | None = None  # the page's consent switch; None when the page did not say
 
     @property
     def conversion_key(self) -> str:

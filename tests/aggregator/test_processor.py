@@ -2,7 +2,7 @@ import orjson
 import pytest
 
 from aggregator.processor import InvalidMessage, decode
-from ingest import params
+from tests import factories as params
 
 NOW = 1_700_000_000_123
 

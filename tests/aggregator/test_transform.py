@@ -10,8 +10,8 @@ from aggregator.attribution import AdDimensions, Click, ConversionState
 from aggregator.processor import decode
 from aggregator.rows import COLUMNS
 from aggregator.transform import Known, build, needed
-from ingest import params
 from schemas.events import ConversionStatus
+from tests import factories as params
 
 T0 = 1_767_225_600_000  # 2026-01-01T00:00:00Z
 DAY = 86_400_000

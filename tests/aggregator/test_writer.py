@@ -10,8 +10,8 @@ import pytest
 from aggregator.processor import decode
 from aggregator.transform import build, needed
 from aggregator.writer import ClickHouseStore
-from ingest import params
 from schemas.migrate import migrate
+from tests import factories as params
 
 # Near now: ids older than the dedup window (TTL on event_ids) are, by design, forgotten by the engine.
 T0 = (time.time_ns() // 1_000_000) - 60_000

@@ -1,0 +1,77 @@
+"""Server-to-server conversion postbacks: ``GET|POST /postback[/{network}[/{token}]]``.
+
+Parameters come from the query, a form body or a JSON object body (the body wins). Answers 200 only
+after Kafka acknowledged the event (acks=all); 503 with Retry-After when Kafka is unavailable; 403
+for a wrong or missing network token; 404 for an unknown network; 422 naming the field for bad input,
+including macros the network left unresolved. A resend answers 200 with ``"status": "duplicate"``.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+
+from app import inbound
+from app.responses import rejected, unavailable
+from app.services import services
+from ingest.errors import FieldError
+from ingest.hits import HitContext, conversion
+from ingest.metrics import POSTBACK_AUTH_FAILURES
+from ingest.networks import DEFAULT_NETWORK
+from ingest.publisher import PublishUnavailable
+
+router = APIRouter()
+RESPONSES: dict[int | str, dict[str, str]] = {
+    403: {"description": "missing or wrong network token"},
+    404: {"description": "unknown network"},
+    422: {"description": "invalid parameter (the body names the field)"},
+    503: {"description": "Kafka unavailable: retry after Retry-After seconds"},
+}
+
+
+async def _handle(request: Request, network: str, path_token: str | None) -> Response:
+    svc = services(request)
+    config = svc.settings.networks.get(network)
+    if config is None:
+        return JSONResponse({"error": "unknown_network", "field": "network", "reason": network[:64]}, 404)
+    try:
+        params = inbound.query(request)
+        if request.method == "POST":
+            params.update(await inbound.body_params(request))
+    except FieldError as exc:
+        return rejected("/postback", exc)
+    if not config.token_ok(path_token or params.pop("token", None)):
+        POSTBACK_AUTH_FAILURES.labels(network).inc()
+        return JSONResponse({"error": "forbidden", "field": "token", "reason": "missing or wrong token"}, 403)
+    params.pop("token", None)
+    params.pop("network", None)
+    try:
+        event = conversion(params, HitContext(svc.clock.now_ms()), network=network, statuses=config.status_words())
+    except FieldError as exc:
+        return rejected("/postback", exc)
+    if await svc.duplicates.seen(event["event_id"]):
+        return JSONResponse({"status": "duplicate", "event_id": event["event_id"]})
+    try:
+        await svc.publisher.publish(svc.settings.topic_events, event, key=event["click_id"])
+    except PublishUnavailable:
+        return unavailable()
+    svc.duplicates.remember(event["event_id"])
+    return JSONResponse({"status": "accepted", "event_id": event["event_id"]})
+
+
+@router.api_route("/postback", methods=["GET", "POST"], summary="Conversion postback", responses=RESPONSES)
+async def postback(request: Request) -> Response:
+    network = request.query_params.get("network", DEFAULT_NETWORK)
+    return await _handle(request, network, None)
+
+
+@router.api_route("/postback/{network}", methods=["GET", "POST"], summary="Conversion postback of a network",
+                  responses=RESPONSES)  # fmt: skip
+async def postback_network(request: Request, network: str) -> Response:
+    return await _handle(request, network, None)
+
+
+@router.api_route("/postback/{network}/{token}", methods=["GET", "POST"],
+                  summary="Conversion postback of a network, token in the path", responses=RESPONSES)  # fmt: skip
+async def postback_network_token(request: Request, network: str, token: str) -> Response:
+    return await _handle(request, network, token)

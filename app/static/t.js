@@ -1,0 +1,1 @@
+/* adpulse snippet: placeholder until issue 3's snippet lands */
