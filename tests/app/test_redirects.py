@@ -38,8 +38,8 @@ def test_allowed(url):
         "https://shop.example.com%2F@evil.com/",
         "https://evil.com%2Eshop.example.com/",
         "https://shop%2Eexample.com/",
-        "https://xn--shp-hdd.example.com/",  # IDN look-alike (punycode of shоp with a Cyrillic o)
-        "https://shоp.example.com/",  # the same look-alike, unencoded
+        "https://xn--shp-ted.example.com/",  # IDN look-alike: punycode of "shop" with a Cyrillic o
+        "https://sh\u043ep.example.com/",  # the same look-alike, unencoded
         "https://shop.example.com:evil/",
         "https://shop.example.com.evil.com/",
         "https://example.org/",  # the wildcard admits subdomains only
