@@ -45,6 +45,8 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
         "ADPULSE_RUN_DIR": str(run_dir),
         "ADPULSE_PORT": str(api_port),
         "ADPULSE_REDIRECT_ALLOWLIST": "shop.example.com,*.example.org",
+        "ADPULSE_CLICK_ID_PARAMS": "*.example.org=subid",
+        "ADPULSE_NETWORKS": '{"cake": {"token": "cake-secret-1", "statuses": {"2": "pending"}}}',
         "ADPULSE_BATCH_MAX_SECONDS": "0.2",
         "ADPULSE_CONSUMER_GROUP": "adpulse-it",
     }

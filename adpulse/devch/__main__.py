@@ -1,0 +1,5 @@
+import sys
+
+from adpulse.devch.server import main
+
+sys.exit(main())
