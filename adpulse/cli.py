@@ -98,14 +98,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     dev = sub.add_parser(
         "clickhouse-dev", help="DEVELOPMENT/TEST ONLY: serve ClickHouse's HTTP interface over the embedded engine"
     )
-    dev.add_argument("rest", nargs=argparse.REMAINDER)
+    dev.add_argument("--path", required=True, help="data directory of the embedded engine")
+    dev.add_argument("--host", default="127.0.0.1")
+    dev.add_argument("--port", type=int, default=8123)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     if args.command == "clickhouse-dev":
-        from adpulse.devch.server import main as devch_main
+        from adpulse.devch.server import serve
 
-        return devch_main(args.rest)
+        serve(args.path, args.host, args.port)
+        return 0
     try:
         settings = load_settings()
     except SettingsError as exc:

@@ -44,6 +44,7 @@ async def replay_dlq(settings: Settings) -> int:
     await consumer.start()
     replayed = 0
     try:
+        await consumer.topics()  # loads metadata
         partitions = [
             TopicPartition(settings.topic_dlq, p) for p in consumer.partitions_for_topic(settings.topic_dlq) or []
         ]

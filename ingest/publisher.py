@@ -151,11 +151,11 @@ class Publisher:
 
     async def _drain_queue(self) -> None:
         while True:
-            topic, value, key, event_type = await self._queue.get()
-            await self._connected.wait()
+            await self._connected.wait()  # take nothing off the queue before Kafka is there: the bound stays exact
             producer = self._producer
             if producer is None:  # stopped meanwhile
                 return
+            topic, value, key, event_type = await self._queue.get()
             while True:
                 try:
                     delivery = await producer.send(topic, value, key=key)

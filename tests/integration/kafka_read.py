@@ -9,20 +9,18 @@ from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaConsumer
-from aiokafka.structs import TopicPartition
 
 
 async def find_messages(
     bootstrap: str, topic: str, match: Callable[[dict[str, Any]], bool], *, want: int = 1, wait_s: float = 20.0
 ) -> list[dict[str, Any]]:
     """Messages of ``topic`` (decoded JSON) that ``match``, once ``want`` of them are there or time is up."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    # No group: the consumer is given every partition of the topic, read from the beginning.
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, enable_auto_commit=False,
+                                auto_offset_reset="earliest")  # fmt: skip
     await consumer.start()
     found: list[dict[str, Any]] = []
     try:
-        partitions = [TopicPartition(topic, p) for p in sorted(await consumer.partitions_for_topic(topic) or [])]
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
         deadline = time.monotonic() + wait_s
         while len(found) < want and time.monotonic() < deadline:
             batches = await consumer.getmany(timeout_ms=200)

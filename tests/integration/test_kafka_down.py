@@ -24,6 +24,7 @@ def api_without_kafka(tmp_path_factory):
         "ADPULSE_KAFKA_BOOTSTRAP": f"127.0.0.1:{free_port()}",  # nothing listens there
         "ADPULSE_CLICKHOUSE_URL": f"http://default:@127.0.0.1:{free_port()}/adpulse",
         "ADPULSE_KAFKA_ACK_TIMEOUT_S": "1",
+        "ADPULSE_PIXEL_MAX_PENDING": "5",
     }
     log = tmp_path_factory.mktemp("api") / "api.log"
     with log.open("w") as out:
@@ -51,11 +52,14 @@ def test_postback_is_refused_with_retry_after(api_without_kafka):
     assert response.json()["error"] == "unavailable"
 
 
-def test_pixel_still_answers_and_counts_the_loss(api_without_kafka):
-    response = httpx.get(f"{api_without_kafka}/i", params={"ad_id": "a"})
-    assert response.status_code == 200 and response.headers["content-type"] == "image/gif"
+def test_pixel_still_answers_buffers_a_bounded_number_and_counts_the_rest(api_without_kafka):
+    for _ in range(8):
+        response = httpx.get(f"{api_without_kafka}/i", params={"ad_id": "a"}, timeout=2)
+        assert response.status_code == 200
+        assert response.headers["content-type"] == "image/gif"
     metrics = httpx.get(f"{api_without_kafka}/metrics").text
-    assert 'adpulse_pixel_dropped_total{reason="kafka_unavailable"} 1.0' in metrics
+    assert "adpulse_publish_pending 5.0" in metrics  # held for Kafka, bounded by ADPULSE_PIXEL_MAX_PENDING
+    assert 'adpulse_pixel_dropped_total{reason="buffer_full"} 3.0' in metrics
 
 
 def test_not_ready(api_without_kafka):

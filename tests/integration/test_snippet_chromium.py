@@ -39,6 +39,7 @@ def site(tmp_path_factory, stack):
 
     yield page
     server.shutdown()
+    server.server_close()
 
 
 class _Quiet(SimpleHTTPRequestHandler):
