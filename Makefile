@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install kafka-install run up stop lint test test-fast clean
+.PHONY: install kafka-install system-deps run up stop lint test test-fast clean
 
 install: $(STAMP)
 
@@ -17,6 +17,9 @@ $(STAMP): pyproject.toml
 
 kafka-install:
 	deploy/kafka/kafka.sh install
+
+system-deps:
+	deploy/system-deps.sh
 
 ## Install everything, start Kafka, the ClickHouse endpoint, the aggregator and the API; Ctrl-C stops all.
 run: install kafka-install
@@ -35,7 +38,7 @@ lint: install
 	$(BIN)/mypy .
 
 ## Everything needed, then ruff, mypy and the whole test suite (real Kafka, real ClickHouse).
-test: install kafka-install lint
+test: install kafka-install system-deps lint
 	$(BIN)/pytest
 
 test-fast: install
