@@ -27,7 +27,9 @@ export ADPULSE_REDIRECT_ALLOWLIST="${ADPULSE_REDIRECT_ALLOWLIST:-localhost,127.0
 
 log() { printf '[stack] %s\n' "$*"; }
 
-alive() { [[ -f "$1" ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
+# A process is alive when it exists and is not a zombie (killed children may linger unreaped).
+pid_alive() { [[ -r "/proc/$1/status" ]] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status"; }
+alive() { [[ -f "$1" ]] && pid_alive "$(cat "$1")"; }
 
 # wait_http URL SECONDS NAME PIDFILE: poll until URL answers 2xx, or fail (showing the log).
 wait_http() {
@@ -56,8 +58,8 @@ stop() {
     alive "$pidfile" || { rm -f "$pidfile"; return 0; }
     pid="$(cat "$pidfile")"
     kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    if kill -0 "$pid" 2>/dev/null; then log "$name did not stop in 10s, killing"; kill -KILL "$pid" 2>/dev/null || true; fi
+    for _ in $(seq 1 100); do pid_alive "$pid" || break; sleep 0.1; done
+    if pid_alive "$pid"; then log "$name did not stop in 10s, killing"; kill -KILL "$pid" 2>/dev/null || true; fi
     rm -f "$pidfile"
     log "$name stopped"
 }

@@ -6,6 +6,8 @@ import gzip
 import re
 import zlib
 from dataclasses import dataclass, field
+from email.parser import BytesParser
+from email.policy import HTTP
 from urllib.parse import parse_qsl
 
 import lz4.frame
@@ -72,9 +74,26 @@ def decompress(body: bytes, encoding: str) -> bytes:
     raise BadRequest(f"Unknown Content-Encoding: {encoding}", 73)
 
 
-def parse(query_string: bytes, body: bytes, method: str) -> Request:
+def form_fields(content_type: str, body: bytes) -> dict[str, str]:
+    """The fields of a multipart/form-data body (clients send long bound parameters this way)."""
+    message = BytesParser(policy=HTTP).parsebytes(b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body)
+    fields: dict[str, str] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if part.get_filename():
+            raise BadRequest("external data (file fields) is not supported by this development endpoint", 48)
+        if isinstance(name, str):
+            payload = part.get_payload(decode=True)
+            fields[name] = payload.decode("utf-8") if isinstance(payload, bytes) else ""
+    return fields
+
+
+def parse(query_string: bytes, body: bytes, method: str, content_type: str = "") -> Request:
     """Split URL parameters into query, database, settings and bound parameters; join query and body."""
     url = dict(parse_qsl(query_string.decode("utf-8", "replace"), keep_blank_values=True))
+    if content_type.lower().startswith("multipart/form-data"):
+        url.update(form_fields(content_type, body))
+        body = b""
     request = Request(
         sql=b"",
         database=url.get("database") or "default",

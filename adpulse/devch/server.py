@@ -54,7 +54,7 @@ class ClickHouseHTTP:
             if scope["path"] not in ("/", "/query"):
                 raise BadRequest(f"There is no handle {scope['path']}", 0, 404)
             body = decompress(body, headers.get("content-encoding", ""))
-            request = parse(scope["query_string"], body, scope["method"])
+            request = parse(scope["query_string"], body, scope["method"], headers.get("content-type", ""))
             query_id = request.query_id or query_id
             result = await asyncio.to_thread(self.engine.execute, request)
         except BadRequest as exc:

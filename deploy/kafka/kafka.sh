@@ -33,7 +33,9 @@ install() {
     touch "$cache/.complete"  # only after a complete copy: an interrupted download is redone
 }
 
-running() { [[ -f "$pidfile" ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
+# Alive and not a zombie (a killed broker may linger unreaped).
+pid_alive() { [[ -r "/proc/$1/status" ]] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status"; }
+running() { [[ -f "$pidfile" ]] && pid_alive "$(cat "$pidfile")"; }
 
 # Answers a real metadata request (not just an open port).
 answers() {
@@ -97,8 +99,8 @@ stop() {
     local pid
     pid="$(cat "$pidfile")"
     kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    if kill -0 "$pid" 2>/dev/null; then log "no clean shutdown in 30s, killing"; kill -KILL "$pid" 2>/dev/null || true; fi
+    for _ in $(seq 1 300); do pid_alive "$pid" || break; sleep 0.1; done
+    if pid_alive "$pid"; then log "no clean shutdown in 30s, killing"; kill -KILL "$pid" 2>/dev/null || true; fi
     rm -f "$pidfile"
     log "stopped pid $pid"
 }
