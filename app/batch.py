@@ -56,7 +56,7 @@ def _event(item: Any, ctx: HitContext) -> dict[str, Any]:
     return browser_event(kind, params, ctx)
 
 
-def _authorised(request: Request, keys: list[str]) -> bool:
+def authorised(request: Request, keys: list[str]) -> bool:
     if not keys:
         return True
     given = request.headers.get("authorization", "").removeprefix("Bearer ").strip().encode()
@@ -67,7 +67,7 @@ def _authorised(request: Request, keys: list[str]) -> bool:
              responses={401: {}, 413: {}, 422: {}, 503: {}})  # fmt: skip
 async def events(request: Request) -> Response:
     svc = services(request)
-    if not _authorised(request, svc.settings.api_keys):
+    if not authorised(request, svc.settings.api_keys):
         return JSONResponse({"error": "unauthorized", "field": "authorization", "reason": "bad API key"}, 401)
     body = await request.body()  # the limits middleware answers 413 past 1 MiB
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()

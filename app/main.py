@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from adpulse.clickhouse import connect, parse_target
 from adpulse.clock import Clock, SystemClock
 from adpulse.settings import Settings, load_settings
-from app import batch, click, health, kpis, pixel, postback
+from app import batch, click, costs, health, kpis, pixel, postback
 from app.duplicates import DuplicateCheck
 from app.limits import LimitsMiddleware
 from app.redirects import RedirectPolicy
@@ -57,7 +57,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.services = svc
-    for module in (pixel, click, postback, batch, kpis, health):
+    for module in (pixel, click, postback, batch, costs, kpis, health):
         app.include_router(module.router)
     app.add_middleware(LimitsMiddleware, browser_answer=pixel.browser_answer)
     return app

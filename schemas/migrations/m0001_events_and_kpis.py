@@ -42,7 +42,7 @@ CREATE OR REPLACE VIEW {db}.{name} AS
 SELECT {", ".join(outer)},{_MEASURES}{_KPI_RATIOS}
 FROM (
     SELECT {", ".join(inner)},{_SUMS}
-    FROM {db}.kpi_minute
+    FROM {db}.kpi_facts
     GROUP BY {", ".join(outer)}
 )"""
 
@@ -188,6 +188,37 @@ SELECT ad_id, campaign_id, source, toStartOfMinute(received_at) AS minute,
     toDecimal128(cost, 6) AS cost, toDecimal128(revenue, 6) AS revenue,
     toDecimal128(revenue_pending, 6) AS revenue_pending
 FROM {db}.events""",
+        f"""
+CREATE TABLE IF NOT EXISTS {db}.cost_imports (
+    ad_id String,
+    campaign_id String,
+    source LowCardinality(String),
+    granularity Enum8('hour' = 1, 'day' = 2),
+    period_start DateTime('UTC'),
+    cost Decimal(38, 6),
+    currency LowCardinality(String),
+    imported_at DateTime64(3, 'UTC') DEFAULT now64(3)
+)
+ENGINE = ReplacingMergeTree(imported_at)
+ORDER BY (ad_id, granularity, period_start)""",
+        # Every KPI view reads kpi_facts: the per-minute rollup, whose event cost is replaced by the
+        # imported cost wherever an import covers that ad and hour or day.
+        f"""
+CREATE OR REPLACE VIEW {db}.kpi_facts AS
+SELECT ad_id, campaign_id, source, minute, impressions, clicks, conversions, conversions_pending,
+    if(covered, toDecimal128(0, 6), cost) AS cost, revenue, revenue_pending
+FROM (
+    SELECT *,
+        (ad_id, toStartOfDay(minute)) IN (
+            SELECT ad_id, period_start FROM {db}.cost_imports FINAL WHERE granularity = 'day')
+        OR (ad_id, toStartOfHour(minute)) IN (
+            SELECT ad_id, period_start FROM {db}.cost_imports FINAL WHERE granularity = 'hour') AS covered
+    FROM {db}.kpi_minute
+)
+UNION ALL
+SELECT ad_id, campaign_id, source, period_start AS minute, toInt64(0), toInt64(0), toInt64(0), toInt64(0),
+    cost, toDecimal128(0, 6), toDecimal128(0, 6)
+FROM {db}.cost_imports FINAL""",
         _kpi_view(db, "ad_kpis", dims),
         _kpi_view(db, "campaign_kpis", ["campaign_id"]),
         _kpi_view(db, "source_kpis", ["source"]),

@@ -127,3 +127,20 @@ def test_sigkill_mid_batch_then_restart_gives_exact_counts(stack):
     time.sleep(1.0)
     row = kpi(stack, ad)
     assert (row["impressions"], row["cost"]) == (total, Decimal(total) / 1000)
+
+
+def test_imported_cost_replaces_event_cost_for_its_period(stack):
+    ad = f"ad-{uuid.uuid4().hex[:8]}"
+    batch(stack, [{"type": "impression", "ad_id": ad, "campaign_id": "c", "utm_source": "fb", "cost": "0.5"}] * 4)
+    assert wait_for(lambda: (r := kpi(stack, ad)) and r["cost"] == Decimal(2))
+    today = time.strftime("%Y-%m-%d", time.gmtime())
+    row = {"ad_id": ad, "campaign_id": "c", "source": "fb", "granularity": "day", "period_start": today,
+           "cost": "7.25", "currency": "USD"}  # fmt: skip
+    assert httpx.post(f"{stack.api}/v1/costs", json=[row]).json() == {"imported": 1}
+    assert kpi(stack, ad)["cost"] == Decimal("7.25")
+    assert httpx.post(f"{stack.api}/v1/costs", json=[{**row, "cost": "9"}]).status_code == 200  # upsert
+    imported = kpi(stack, ad)
+    assert (imported["cost"], imported["impressions"], imported["cpm"]) == (Decimal(9), 4, Decimal(2250))
+    bad = httpx.post(f"{stack.api}/v1/costs", json=[row, {**row, "period_start": f"{today}T10:30:00Z"}])
+    assert bad.status_code == 422
+    assert (bad.json()["index"], bad.json()["field"]) == (1, "period_start")
