@@ -87,6 +87,13 @@ def _replay_dlq(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _schema(settings: Settings, args: argparse.Namespace) -> int:
+    from schemas.jsonschema import write
+
+    print(f"wrote {write()}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="adpulse", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -94,6 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub.add_parser("aggregate", help="run an aggregator (Kafka consumer group member -> ClickHouse)")
     sub.add_parser("migrate", help="create or upgrade the ClickHouse schema (idempotent)")
     sub.add_parser("topics", help="create the Kafka topics (idempotent)")
+    sub.add_parser("schema", help="write the event JSON Schema to schemas/jsonschema/")
     sub.add_parser("replay-dlq", help="re-publish dead-lettered messages to the events topic (after a fix)")
     dev = sub.add_parser(
         "clickhouse-dev", help="DEVELOPMENT/TEST ONLY: serve ClickHouse's HTTP interface over the embedded engine"
@@ -120,6 +128,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "migrate": _migrate,
         "topics": _topics,
         "replay-dlq": _replay_dlq,
+        "schema": _schema,
     }
     return commands[args.command](settings, args)
 
