@@ -16,6 +16,7 @@ class Batch:
     started_at: float
     events: list[Event] = field(default_factory=list)
     poison: list[tuple[Any, str]] = field(default_factory=list)  # (ConsumerRecord, reason)
+    rejects: list[dict[str, Any]] = field(default_factory=list)  # raw hits breaking an ingest rule
     bytes: int = 0
     # First and last offset seen per partition: what this batch covers, committed after the write.
     ranges: dict[TopicPartition, tuple[int, int]] = field(default_factory=dict)

@@ -25,7 +25,7 @@ from adpulse.clock import Clock
 from adpulse.settings import Settings
 from aggregator import metrics
 from aggregator.batch import Batch
-from aggregator.processor import InvalidMessage, decode
+from aggregator.processor import DroppedHit, InvalidMessage, RejectedHit, decode
 from aggregator.transform import build, needed
 from aggregator.writer import ClickHouseStore
 
@@ -120,9 +120,14 @@ class Aggregator:
         self._batch.track(tp, message.offset, len(message.value or b""))
         self._next_offset[tp] = message.offset + 1
         try:
-            self._batch.events.append(decode(message.value))
+            self._batch.events.append(decode(message.value, honour_dnt=self._settings.honour_dnt))
         except InvalidMessage as exc:
             self._batch.poison.append((message, str(exc)))
+        except RejectedHit as exc:
+            self._batch.rejects.append(exc.record())
+            metrics.REJECTED_HITS.labels(exc.error.field).inc()
+        except DroppedHit:
+            metrics.REJECTED_HITS.labels("dnt").inc()
 
     def _full(self) -> bool:
         return len(self._batch) >= self._settings.batch_max_rows or self._batch.bytes >= self._settings.batch_max_bytes
@@ -179,6 +184,10 @@ class Aggregator:
         await self._consumer.commit(batch.commit_offsets())
 
     async def _dead_letter(self, batch: Batch) -> None:
+        for record in batch.rejects:
+            await self._dlq.send(self._settings.topic_rejects, orjson.dumps(record))
+        if batch.rejects:
+            await self._dlq.flush()
         for message, reason in batch.poison:
             envelope = {
                 "reason": reason,

@@ -14,6 +14,7 @@ from adpulse.clock import Clock, SystemClock
 from adpulse.settings import Settings, load_settings
 from app import batch, click, costs, health, kpis, pixel, postback
 from app.duplicates import DuplicateCheck
+from app.fastpixel import PixelFastPath
 from app.limits import LimitsMiddleware
 from app.redirects import RedirectPolicy
 from app.services import Services
@@ -60,6 +61,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     for module in (pixel, click, postback, batch, costs, kpis, health):
         app.include_router(module.router)
     app.add_middleware(LimitsMiddleware, browser_answer=pixel.browser_answer)
+    app.add_middleware(PixelFastPath, services=svc)  # outermost: GET /i never reaches the router
     return app
 
 

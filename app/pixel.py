@@ -11,6 +11,7 @@ from pathlib import Path
 from fastapi import APIRouter, Request, Response
 
 from app import inbound
+from app.fastpixel import publish_hit
 from app.responses import GIF, NO_CACHE
 from app.services import Services, services
 from ingest.errors import FieldError
@@ -65,13 +66,8 @@ def _track(svc: Services, request: Request, endpoint: str, kind: EventType | Non
 
 @router.get("/i", summary="Impression pixel (1x1 GIF)", response_class=Response)
 async def impression(request: Request) -> Response:
-    svc = services(request)
-    try:
-        params = inbound.query(request)
-    except FieldError as exc:
-        _reject(svc, "/i", svc.clock.now_ms(), exc, request.scope.get("query_string", b""))
-    else:
-        _track(svc, request, "/i", EventType.IMPRESSION, params)
+    """Served by ``app.fastpixel`` in front of the router; this route documents it and does the same."""
+    publish_hit(services(request), request.scope)
     return Response(GIF, media_type="image/gif", headers=NO_CACHE)
 
 

@@ -114,9 +114,11 @@ def _base(
     return event
 
 
-def _id(kind: EventType, params: Mapping[str, str], *scope: str) -> str:
+def _id(kind: EventType, params: Mapping[str, str], minted_id: str | None = None) -> str:
     eid = norm.text(params.get("eid", ""), "eid")
-    return derived_id(kind.value, *scope, eid) if eid else new_id()
+    if eid:
+        return derived_id(kind.value, eid)
+    return minted_id or new_id()
 
 
 def _costed(event: dict[str, Any], params: Mapping[str, str]) -> dict[str, Any]:
@@ -127,8 +129,13 @@ def _costed(event: dict[str, Any], params: Mapping[str, str]) -> dict[str, Any]:
     return event
 
 
-def browser_event(kind: EventType, params: Mapping[str, str], ctx: HitContext) -> dict[str, Any]:
-    """Impression, page view, custom event or a browser-side conversion from the pixel or the snippet."""
+def browser_event(
+    kind: EventType, params: Mapping[str, str], ctx: HitContext, minted_id: str | None = None
+) -> dict[str, Any]:
+    """Impression, page view, custom event or a browser-side conversion from the pixel or the snippet.
+
+    ``minted_id`` is the id the API gave a raw hit; the sender's ``eid``, when present, still wins.
+    """
     merged = with_page_params(params)
     conversion = _conversion_fields(merged, network="browser") if kind is EventType.CONVERSION else {}
     if conversion.get("txid"):
@@ -136,7 +143,7 @@ def browser_event(kind: EventType, params: Mapping[str, str], ctx: HitContext) -
             kind.value, "browser", conversion["txid"], conversion["status"], conversion.get("payout", "")
         )
     else:
-        event_id = _id(kind, merged)
+        event_id = _id(kind, merged, minted_id)
     event = _base(kind, event_id, ctx, merged, BROWSER_MAX_AGE_MS)
     event.update(dimensions(merged))
     page_url = norm.text(merged.get("page_url", ""), "page_url", limit=2048)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -39,6 +39,26 @@ class ConversionStatus(StrEnum):
     PENDING = "pending"
     REJECTED = "rejected"
     REVERSED = "reversed"
+
+
+class RawHit(BaseModel):
+    """A pixel hit as the API forwards it: the raw query string and request context, unparsed.
+
+    The API answers the GIF without parsing (the hot path); the aggregator turns the hit into an
+    :class:`Event` with the same ingest rules, or publishes it to the rejects topic with the reason.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    v: int = WIRE_VERSION
+    kind: Literal["hit"]
+    endpoint: Literal["/i"]
+    event_id: Annotated[str, Field(min_length=32, max_length=36)]
+    received_at_ms: Annotated[int, Field(ge=0)]
+    query: Annotated[str, Field(max_length=8192)]
+    user_agent: Annotated[str, Field(max_length=512)] = ""
+    client_ip: Annotated[str, Field(max_length=64)] = ""
+    referrer: Annotated[str, Field(max_length=2048)] = ""
 
 
 class Event(BaseModel):

@@ -27,3 +27,41 @@ def test_round_trip_of_what_ingest_publishes():
 def test_invalid_messages_say_why(value, reason):
     with pytest.raises(InvalidMessage, match=reason):
         decode(value)
+
+
+def _hit(query: bytes, **extra):
+    from ingest.rawhit import raw_hit
+
+    hit, _ = raw_hit(query, "UA/1", "203.0.113.77", "https://ref.example/", NOW)
+    return orjson.dumps({**hit, **extra})
+
+
+def test_raw_pixel_hit_becomes_the_same_event_the_api_would_build():
+    event = decode(_hit(b"utm_content=ad-9&utm_source=FB&cost=0.5"))
+    summary = (event.event_type.value, event.ad_id, event.source, str(event.cost))
+    assert summary == ("impression", "ad-9", "facebook", "0.500000")
+    assert (event.client_ip, event.user_agent, event.received_at_ms) == ("203.0.113.0", "UA/1", NOW)
+
+
+def test_raw_hit_ids_are_stable_per_message_and_per_eid():
+    raw = _hit(b"ad_id=a")
+    assert decode(raw).event_id == decode(raw).event_id  # redelivery of one message: same id
+    assert decode(_hit(b"ad_id=a&eid=E1")).event_id == decode(_hit(b"eid=E1&ad_id=a")).event_id
+
+
+@pytest.mark.parametrize(("query", "field"), [(b"cost=-1", "cost"), (b"ad_id=%FF", "ad_id"), (b"ts=abc", "ts")])
+def test_invalid_raw_hits_are_rejected_with_the_field(query, field):
+    from aggregator.processor import RejectedHit
+
+    with pytest.raises(RejectedHit) as info:
+        decode(_hit(query))
+    assert info.value.error.field == field
+    assert info.value.record()["query"] == query.decode()
+
+
+def test_dnt_hits_are_dropped():
+    from aggregator.processor import DroppedHit
+
+    with pytest.raises(DroppedHit):
+        decode(_hit(b"ad_id=a&dnt=1"))
+    assert decode(_hit(b"ad_id=a&dnt=1"), honour_dnt=False).ad_id == "a"

@@ -1,0 +1,55 @@
+"""The pixel's hot path: forward a hit raw (no parsing) with just enough to stay private and exact.
+
+Per hit: a UUIDv7, the clock, the client IP truncated (privacy: before Kafka), the Kafka key (the
+sender's ``eid`` when present, so resends of one hit land on one partition), one orjson dump.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import uuid_utils
+
+from ingest.normalize import truncate_ip
+
+_EID = b"eid="
+
+
+def fast_truncate_ip(ip: str) -> str:
+    """IPv4 to its /24 without the ipaddress module (about 20x cheaper); anything else the slow way."""
+    head, dot, last = ip.rpartition(".")
+    if dot and last.isdigit() and head.count(".") == 2 and ":" not in ip:
+        parts = head.split(".")
+        if all(p.isdigit() and int(p) < 256 for p in parts) and int(last) < 256:
+            return f"{int(parts[0])}.{int(parts[1])}.{int(parts[2])}.0"
+        return ""
+    return truncate_ip(ip)
+
+
+def eid_of(query: bytes) -> bytes | None:
+    """The raw value of ``eid`` in a query string, if any (the partition key for resends)."""
+    start = 0 if query.startswith(_EID) else query.find(b"&" + _EID) + 1
+    if start == 0 and not query.startswith(_EID):
+        return None
+    start += len(_EID)
+    end = query.find(b"&", start)
+    value = query[start:] if end < 0 else query[start:end]
+    return value or None
+
+
+def raw_hit(query: bytes, user_agent: str, client_ip: str, referrer: str, now_ms: int) -> tuple[dict[str, Any], str]:
+    """(the message, its Kafka key)."""
+    event_id = str(uuid_utils.uuid7())
+    hit = {
+        "v": 1,
+        "kind": "hit",
+        "endpoint": "/i",
+        "event_id": event_id,
+        "received_at_ms": now_ms,
+        "query": query.decode("latin-1"),
+        "user_agent": user_agent[:512],
+        "client_ip": fast_truncate_ip(client_ip),
+        "referrer": referrer[:2048],
+    }
+    eid = eid_of(query)
+    return hit, (eid.decode("latin-1") if eid else event_id)
