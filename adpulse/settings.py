@@ -30,6 +30,7 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
+    workers: int = Field(default=1, ge=1, le=64)  # API worker processes
     kafka_bootstrap: str = "127.0.0.1:9092"
     clickhouse_url: str = "http://default:@127.0.0.1:8123/adpulse"
     redirect_allowlist: Annotated[list[str], NoDecode] = Field(default_factory=list)

@@ -25,7 +25,7 @@ from adpulse.clock import Clock
 from adpulse.settings import Settings
 from aggregator import metrics
 from aggregator.batch import Batch
-from aggregator.processor import DroppedHit, InvalidMessage, RejectedHit, decode
+from aggregator.processor import DroppedHit, InvalidMessage, RejectedHit, decode_all
 from aggregator.transform import build, needed
 from aggregator.writer import ClickHouseStore
 
@@ -119,15 +119,16 @@ class Aggregator:
     def _take(self, tp: TopicPartition, message: Any) -> None:
         self._batch.track(tp, message.offset, len(message.value or b""))
         self._next_offset[tp] = message.offset + 1
-        try:
-            self._batch.events.append(decode(message.value, honour_dnt=self._settings.honour_dnt))
-        except InvalidMessage as exc:
-            self._batch.poison.append((message, str(exc)))
-        except RejectedHit as exc:
-            self._batch.rejects.append(exc.record())
-            metrics.REJECTED_HITS.labels(exc.error.field).inc()
-        except DroppedHit:
-            metrics.REJECTED_HITS.labels("dnt").inc()
+        for outcome in decode_all(message.value, honour_dnt=self._settings.honour_dnt):
+            if isinstance(outcome, InvalidMessage):
+                self._batch.poison.append((message, str(outcome)))
+            elif isinstance(outcome, RejectedHit):
+                self._batch.rejects.append(outcome.record())
+                metrics.REJECTED_HITS.labels(outcome.error.field).inc()
+            elif isinstance(outcome, DroppedHit):
+                metrics.REJECTED_HITS.labels("dnt").inc()
+            else:
+                self._batch.events.append(outcome)
 
     def _full(self) -> bool:
         return len(self._batch) >= self._settings.batch_max_rows or self._batch.bytes >= self._settings.batch_max_bytes

@@ -1,8 +1,8 @@
 """Decoding: a Kafka message value -> a validated event (pure; no Kafka, no ClickHouse, no clock).
 
-Two kinds of message travel on ``adpulse.events``: events the API already built (:class:`Event`), and
-raw pixel hits (:class:`RawHit`) that the API forwarded unparsed, which become events here through the
-same ingest rules as every other endpoint.
+Two kinds of message travel on ``adpulse.events``: an event the API already built (:class:`Event`, one
+JSON object), and a batch of raw pixel hits (:class:`RawHit`, NDJSON) that the API forwarded unparsed,
+which become events here through the same ingest rules as every other endpoint.
 """
 
 from __future__ import annotations
@@ -66,11 +66,12 @@ def _from_hit(hit: RawHit, honour_dnt: bool) -> Event:
         raise RejectedHit(hit, FieldError(field, exc.errors()[0]["msg"])) from None
 
 
-def decode(value: bytes | None, *, honour_dnt: bool = True) -> Event:
-    if value is None:
-        raise InvalidMessage("empty message")
+Outcome = Event | InvalidMessage | RejectedHit | DroppedHit
+
+
+def _one(line: bytes, honour_dnt: bool) -> Event:
     try:
-        payload = orjson.loads(value)
+        payload = orjson.loads(line)
     except orjson.JSONDecodeError as exc:
         raise InvalidMessage(f"not JSON: {exc}") from None
     try:
@@ -79,3 +80,29 @@ def decode(value: bytes | None, *, honour_dnt: bool = True) -> Event:
         return Event.model_validate(payload)
     except ValidationError as exc:
         raise InvalidMessage(_first_error(exc)) from None
+
+
+def decode_all(value: bytes | None, *, honour_dnt: bool = True) -> list[Outcome]:
+    """Every event a message carries (one, or a batch of raw hits), or why each line failed."""
+    if not value:
+        return [InvalidMessage("empty message")]
+    lines = value.split(b"\n") if value.startswith(b'{"v":1,"kind":"hit"') else [value]
+    outcomes: list[Outcome] = []
+    for index, line in enumerate(lines):
+        try:
+            outcomes.append(_one(line, honour_dnt))
+        except InvalidMessage as exc:
+            outcomes.append(InvalidMessage(f"line {index}: {exc}") if len(lines) > 1 else exc)
+        except (RejectedHit, DroppedHit) as exc:
+            outcomes.append(exc)
+    return outcomes
+
+
+def decode(value: bytes | None, *, honour_dnt: bool = True) -> Event:
+    """The single event of a message, or raise why not."""
+    outcomes = decode_all(value, honour_dnt=honour_dnt)
+    if len(outcomes) != 1:
+        raise InvalidMessage(f"expected one event, the message carries {len(outcomes)}")
+    if isinstance(outcomes[0], Exception):
+        raise outcomes[0]
+    return outcomes[0]

@@ -57,7 +57,7 @@ def publish_hit(svc: Services, scope: Scope) -> None:
         client = scope.get("client")
         ip = client[0] if client else ""
     hit, key = raw_hit(query, user_agent, ip, referrer, svc.clock.now_ms())
-    svc.publisher.publish_nowait(svc.settings.topic_events, hit, key)
+    svc.publisher.publish_hit(hit, key)
 
 
 class PixelFastPath:

@@ -39,7 +39,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await publisher.start()
+        await publisher.start(settings.topic_events, settings.events_partitions)
         try:
             svc.clickhouse = await asyncio.to_thread(connect, target)
             svc.duplicates.clickhouse = svc.clickhouse
