@@ -61,10 +61,11 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     for module in (pixel, click, postback, batch, costs, kpis, health):
         app.include_router(module.router)
     app.add_middleware(LimitsMiddleware, browser_answer=pixel.browser_answer)
-    app.add_middleware(PixelFastPath, services=svc)  # outermost: GET /i never reaches the router
     return app
 
 
-def app_from_env() -> FastAPI:
-    """Entry point for ``uvicorn --factory app.main:app_from_env``."""
-    return create_app(load_settings())
+def app_from_env() -> PixelFastPath:
+    """The served application (``adpulse api``): the pixel's fast path in front of the FastAPI app, so
+    ``GET /i`` skips the framework entirely; everything else (lifespan included) passes through."""
+    app = create_app(load_settings())
+    return PixelFastPath(app, app.state.services)

@@ -8,6 +8,8 @@ including macros the network left unresolved. A resend answers 200 with ``"statu
 
 from __future__ import annotations
 
+import asyncio
+
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
@@ -49,14 +51,20 @@ async def _handle(request: Request, network: str, path_token: str | None) -> Res
         event = conversion(params, HitContext(svc.clock.now_ms()), network=network, statuses=config.status_words())
     except FieldError as exc:
         return rejected("/postback", exc)
-    if await svc.duplicates.seen(event["event_id"]):
-        return JSONResponse({"status": "duplicate", "event_id": event["event_id"]})
+    event_id = event["event_id"]
+    if svc.duplicates.recent(event_id):
+        return JSONResponse({"status": "duplicate", "event_id": event_id})
+    # Ask ClickHouse while Kafka acknowledges: publishing a duplicate is harmless (the aggregator drops
+    # it), so the answer waits for the slower of the two, not for both in turn.
+    stored = asyncio.create_task(svc.duplicates.stored(event_id))
     try:
         await svc.publisher.publish(svc.settings.topic_events, event, key=event["click_id"])
     except PublishUnavailable:
+        stored.cancel()
         return unavailable()
-    svc.duplicates.remember(event["event_id"])
-    return JSONResponse({"status": "accepted", "event_id": event["event_id"]})
+    svc.duplicates.remember(event_id)
+    status = "duplicate" if await stored else "accepted"
+    return JSONResponse({"status": status, "event_id": event_id})
 
 
 @router.api_route("/postback", methods=["GET", "POST"], summary="Conversion postback", responses=RESPONSES)

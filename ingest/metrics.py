@@ -24,3 +24,7 @@ PUBLISH_PENDING = Gauge("adpulse_publish_pending", "Events handed to the produce
 POSTBACK_AUTH_FAILURES = Counter(
     "adpulse_postback_auth_failures_total", "Postbacks refused for a missing or wrong network token", ["network"]
 )
+DUPLICATE_CHECKS_SKIPPED = Counter(
+    "adpulse_duplicate_checks_skipped_total",
+    "Postbacks answered without asking ClickHouse whether they were duplicates (busy or slow); still counted once",
+)

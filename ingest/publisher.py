@@ -87,7 +87,7 @@ class Publisher:
             bootstrap_servers=self._bootstrap,
             acks="all",
             enable_idempotence=True,
-            linger_ms=2,
+            linger_ms=0,  # acks are awaited by callers; pixel hits are batched by publish_hit
             request_timeout_ms=int(self._ack_timeout_s * 1000),
             client_id=self._client_id,
         )

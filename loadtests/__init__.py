@@ -1,0 +1,1 @@
+"""Load tests and benchmarks: ``make bench`` (full), ``make bench-smoke`` / the smoke test (short)."""

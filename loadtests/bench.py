@@ -1,0 +1,248 @@
+"""``make bench``: one run on one machine, everything on 127.0.0.1, a table and a JSON file at the end.
+
+Phases (each bounded in time and count):
+1. pixel maximum: wrk against nginx serving the same GIF and against the API's ``/i``, alternating,
+   each server pinned to core 0 and wrk to core 1 (the aggregator is stopped so it does not share the
+   core: the hits pile up in Kafka); reported as req/s, req per server CPU-second, and their ratio.
+2. aggregator drain: the aggregator restarts on that backlog; rows/s until every hit is in ClickHouse.
+3. latency at a fixed offered rate (50% and 80% of the measured maximum): the pixel with hey, the
+   postback (acks=all before answering) with an open-loop generator; p50/p99.
+4. freshness: received_at (API) to inserted_at (ClickHouse, where ad_kpis sees it in the same insert),
+   p50/p99 over the 50% phase, and a probe polling ad_kpis for a tagged event.
+5. soak: a traffic mix (pixel >> clicks > postbacks) at a fixed rate; RSS of the API and the
+   aggregator at the end; loss = 2xx answers counted by the load generators - rows in ClickHouse.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+
+from loadtests.procs import cpu_seconds, memory_mb, pin, tree
+from loadtests.rate import open_loop
+from loadtests.stack import REPO, Nginx, Stack
+from loadtests.tools import LoadResult, hey, wrk
+
+PIXEL_QUERY = ("utm_source=google&utm_medium=cpc&utm_campaign=spring_sale&utm_content={ad}&utm_term=running+shoes"
+               "&campaign_id=c-77&cost=0.0021")  # fmt: skip
+
+
+def count(stack: Stack, where: str, **params: Any) -> int:
+    with stack.clickhouse() as ch:
+        return int(ch.query(f"SELECT count() FROM adpulse.events WHERE {where}", parameters=params).result_rows[0][0])
+
+
+def wait_count(stack: Stack, expected: int, where: str, timeout: float, **params: Any) -> tuple[int, float]:
+    started = time.monotonic()
+    seen = count(stack, where, **params)
+    while seen < expected and time.monotonic() - started < timeout:
+        time.sleep(0.05)
+        seen = count(stack, where, **params)
+    return seen, time.monotonic() - started
+
+
+def measured(pids: list[int], run: Any) -> tuple[LoadResult, float]:
+    before = cpu_seconds(pids)
+    result = run()
+    return result, cpu_seconds(pids) - before
+
+
+def pixel_max(stack: Stack, seconds: float, rounds: int, ad: str) -> dict[str, Any]:
+    api_pids = tree(stack.pid("api"))
+    pin(api_pids, 0)
+    url = f"{stack.api}/i?{PIXEL_QUERY.format(ad=ad)}"
+    runs: dict[str, list[tuple[LoadResult, float]]] = {"nginx": [], "api": []}
+    nginx_pids: list[int] = []
+    for _ in range(rounds):
+        nginx = Nginx(stack.run_dir / "nginx")
+        nginx_url = nginx.start()
+        nginx_pids = tree(nginx.process.pid) if nginx.process else []
+        runs["nginx"].append(measured(nginx_pids, lambda u=nginx_url: wrk(u, seconds)))
+        nginx.stop()
+        runs["api"].append(measured(api_pids, lambda: wrk(url, seconds)))
+
+    def summary(name: str) -> dict[str, float]:
+        rates = [r.rate for r, _ in runs[name]]
+        per_cpu = [r.requests / cpu for r, cpu in runs[name] if cpu > 0]
+        return {"rps": round(statistics.median(rates)), "rps_per_cpu_s": round(statistics.median(per_cpu)),
+                "p99_ms": round(statistics.median(r.p99_ms or 0 for r, _ in runs[name]), 2)}  # fmt: skip
+
+    nginx_s, api_s = summary("nginx"), summary("api")
+    sent_ok = sum(r.ok for r, _ in runs["api"])
+    return {
+        "nginx": nginx_s,
+        "api": api_s,
+        "ratio": round(api_s["rps"] / nginx_s["rps"], 3),
+        "ratio_per_cpu": round(api_s["rps_per_cpu_s"] / nginx_s["rps_per_cpu_s"], 3),
+        "answered_ok": sent_ok,
+    }
+
+
+def drain(stack: Stack, expected: int, ad: str) -> dict[str, Any]:
+    before = count(stack, "ad_id = {ad:String}", ad=ad)
+    stack.start_aggregator()
+    seen, elapsed = wait_count(stack, expected, "ad_id = {ad:String}", timeout=600, ad=ad)
+    return {"rows": seen - before, "seconds": round(elapsed, 2), "rows_per_s": round((seen - before) / elapsed)}
+
+
+def freshness(stack: Stack, ad: str) -> dict[str, Any]:
+    with stack.clickhouse() as ch:
+        sql = ("SELECT quantiles(0.5, 0.99)(dateDiff('millisecond', received_at, inserted_at)) "
+               "FROM adpulse.events WHERE ad_id = {ad:String}")  # fmt: skip
+        p50, p99 = ch.query(sql, parameters={"ad": ad}).result_rows[0][0]
+    probes = []
+    with httpx.Client(base_url=stack.api) as http, stack.clickhouse() as ch:
+        for _ in range(10):
+            tag = f"probe-{uuid.uuid4().hex[:10]}"
+            http.get("/i", params={"ad_id": tag})
+            answered = time.monotonic()
+            while not ch.query("SELECT count() FROM adpulse.ad_kpis WHERE ad_id = {t:String}",
+                               parameters={"t": tag}).result_rows[0][0]:  # fmt: skip
+                if time.monotonic() - answered > 30:
+                    break
+                time.sleep(0.01)
+            probes.append(time.monotonic() - answered)
+    probes.sort()
+    return {"inserted_p50_ms": p50, "inserted_p99_ms": p99,
+            "probe_p50_ms": round(probes[len(probes) // 2] * 1000), "probe_max_ms": round(probes[-1] * 1000)}  # fmt: skip
+
+
+def fixed_rate(stack: Stack, pixel_max_rps: float, postback_max_rps: float, seconds: float, ad: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    os.sched_setaffinity(0, {1})
+    for share in (0.5, 0.8):
+        pixel = hey(
+            f"{stack.api}/i?{PIXEL_QUERY.format(ad=f'{ad}-{int(share * 100)}')}", seconds, pixel_max_rps * share
+        )
+        tag = uuid.uuid4().hex[:8]
+
+        def postback_path(i: int, t: str = tag) -> str:
+            return f"/postback?click_id=fr{t}{i}&payout=2.5&txid={t}-{i}"
+
+        postback = open_loop(stack.api, postback_path, postback_max_rps * share, seconds)
+        out[f"{int(share * 100)}%"] = {"pixel": asdict(pixel) | {"offered_rps": round(pixel_max_rps * share)},
+                                       "postback": asdict(postback) | {"offered_rps": round(postback_max_rps * share)}}  # fmt: skip
+    os.sched_setaffinity(0, set(range(os.cpu_count() or 1)))
+    return out
+
+
+def postback_max(stack: Stack, seconds: float) -> LoadResult:
+    script = str(REPO / "loadtests/postback.lua")
+    return wrk(f"{stack.api}/postback", seconds, connections=32, script=script)
+
+
+def soak(stack: Stack, rate: float, seconds: float, ad: str) -> dict[str, Any]:
+    """90% pixel (hey), 10% clicks + postbacks through the batch API in 100-event requests (open loop)."""
+    os.sched_setaffinity(0, {1})
+    pixel = hey(f"{stack.api}/i?{PIXEL_QUERY.format(ad=ad)}", seconds, rate * 0.9)
+    side = max(1.0, rate * 0.1 / 100)
+    click_ok = 0
+    started = time.monotonic()
+    with httpx.Client(base_url=stack.api, timeout=10) as http:
+        sent = 0
+        while time.monotonic() - started < seconds:
+            items = [{"type": "click", "ad_id": ad, "click_id": f"s{uuid.uuid4().hex}", "url": "https://shop.example.com/"}
+                     for _ in range(100)]  # fmt: skip
+            response = http.post("/v1/events", json=items)
+            if response.status_code == 200:
+                click_ok += response.json()["accepted"]
+            sent += 1
+            time.sleep(max(0.0, started + sent / side - time.monotonic()))
+    os.sched_setaffinity(0, set(range(os.cpu_count() or 1)))
+    expected = pixel.ok + click_ok
+    seen, _ = wait_count(stack, expected, "ad_id = {ad:String}", timeout=120, ad=ad)
+    time.sleep(1)
+    seen = count(stack, "ad_id = {ad:String}", ad=ad)
+    return {"offered_rps": rate, "seconds": seconds, "acknowledged": expected, "stored": seen,
+            "lost": expected - seen, "freshness": freshness(stack, ad),
+            "api_memory": memory_mb(tree(stack.pid("api"))), "aggregator_memory": memory_mb([stack.pid("aggregator")])}  # fmt: skip
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    run_dir = Path(tempfile.mkdtemp(prefix="adpulse-bench-"))
+    stack = Stack(run_dir)
+    stack.up()
+    try:
+        results: dict[str, Any] = {"date": datetime.now(UTC).isoformat(timespec="seconds"),
+                                   "machine": f"{os.cpu_count()} cores", "mode": "smoke" if args.smoke else "full"}  # fmt: skip
+        ad = f"bench-{uuid.uuid4().hex[:8]}"
+        stack.stop_aggregator()
+        results["pixel_max"] = pixel_max(stack, args.seconds, args.rounds, ad)
+        published = stack.api_metric('adpulse_events_published_total{event_type="hit"}')
+        results["pixel_max"]["handed_to_kafka"] = int(published)
+        results["drain"] = drain(stack, results["pixel_max"]["answered_ok"], ad)
+        results["drain"]["lost"] = results["pixel_max"]["answered_ok"] - results["drain"]["rows"]
+        pb = postback_max(stack, args.seconds)
+        results["postback_max"] = {"rps": round(pb.rate), "p99_ms": pb.p99_ms}
+        results["fixed_rate"] = fixed_rate(stack, results["pixel_max"]["api"]["rps"], pb.rate, args.seconds, ad)
+        results["freshness_50"] = freshness(stack, f"{ad}-50")
+        results["soak"] = soak(stack, args.soak_rate, args.soak_seconds, f"{ad}-soak")
+        return results
+    finally:
+        stack.down()
+
+
+def table(r: dict[str, Any]) -> str:
+    px, fr, soak_r = r["pixel_max"], r["fixed_rate"], r["soak"]
+    rows = [
+        ("pixel max, API (1 worker, core 0)", f"{px['api']['rps']} req/s, {px['api']['rps_per_cpu_s']} req/CPU-s"),
+        ("pixel max, nginx same GIF (core 0)", f"{px['nginx']['rps']} req/s, {px['nginx']['rps_per_cpu_s']} req/CPU-s"),
+        ("pixel ratio API/nginx", f"{px['ratio']}x (per CPU-second {px['ratio_per_cpu']}x); target >= 0.35x"),
+        ("hits handed to Kafka / answered 200", f"{px['handed_to_kafka']} / {px['answered_ok']}"),
+        ("aggregator drain from backlog", f"{r['drain']['rows_per_s']} rows/s ({r['drain']['rows']} rows)"),
+        ("postback max (acks=all)", f"{r['postback_max']['rps']} req/s"),
+    ]
+    for share in ("50%", "80%"):
+        p, b = fr[share]["pixel"], fr[share]["postback"]
+        rows.append(
+            (f"pixel at {share} ({p['offered_rps']} req/s)", f"p50 {p['p50_ms']:.2f} ms, p99 {p['p99_ms']:.2f} ms")
+        )
+        rows.append((f"postback at {share} ({b['offered_rps']} req/s)",
+                     f"p50 {b['p50_ms']:.2f} ms, p99 {b['p99_ms']:.2f} ms; target p99 < 20 ms at 50%"))  # fmt: skip
+    f50 = r["freshness_50"]
+    rows += [
+        ("freshness at 50% (answer -> ClickHouse)", f"p50 {f50['inserted_p50_ms']} ms, p99 {f50['inserted_p99_ms']} ms; target p99 < 1500"),
+        ("freshness probe (answer -> ad_kpis)", f"p50 {f50['probe_p50_ms']} ms, max {f50['probe_max_ms']} ms"),
+        (f"soak {soak_r['offered_rps']}/s for {soak_r['seconds']} s", f"acknowledged {soak_r['acknowledged']}, stored {soak_r['stored']}, lost {soak_r['lost']}"),
+        ("soak freshness p99", f"{soak_r['freshness']['inserted_p99_ms']} ms"),
+        ("RSS after soak: API / aggregator", f"{soak_r['api_memory']['rss_mb']} MB / {soak_r['aggregator_memory']['rss_mb']} MB (targets 80 / 200)"),
+    ]  # fmt: skip
+    width = max(len(k) for k, _ in rows)
+    return "\n".join(f"| {k.ljust(width)} | {v} |" for k, v in rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--smoke", action="store_true", help="a few seconds per phase: the harness works, nothing lost")
+    parser.add_argument("--seconds", type=float, default=15.0, help="per load phase")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating nginx/API runs for the maximum")
+    parser.add_argument("--soak-rate", type=float, default=5000.0)
+    parser.add_argument("--soak-seconds", type=float, default=600.0)
+    parser.add_argument("--out", type=Path, default=REPO / "loadtests/results/latest.json")
+    args = parser.parse_args(argv)
+    if args.smoke:
+        args.seconds, args.rounds, args.soak_rate, args.soak_seconds = 2.0, 1, 300.0, 3.0
+    results = run(args)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_bytes(orjson.dumps(results, option=orjson.OPT_INDENT_2))
+    print(table(results))
+    print(f"\n(JSON: {args.out})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
