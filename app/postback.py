@@ -9,6 +9,7 @@ including macros the network left unresolved. A resend answers 200 with ``"statu
 from __future__ import annotations
 
 import asyncio
+import logging
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
@@ -19,16 +20,32 @@ from app.services import services
 from ingest.errors import FieldError
 from ingest.hits import HitContext, conversion
 from ingest.metrics import POSTBACK_AUTH_FAILURES
-from ingest.networks import DEFAULT_NETWORK
+from ingest.networks import DEFAULT_NETWORK, NetworkConfig
 from ingest.publisher import PublishUnavailable
 
 router = APIRouter()
+log = logging.getLogger(__name__)
 RESPONSES: dict[int | str, dict[str, str]] = {
     403: {"description": "missing or wrong network token"},
     404: {"description": "unknown network"},
     422: {"description": "invalid parameter (the body names the field)"},
     503: {"description": "Kafka unavailable: retry after Retry-After seconds"},
 }
+
+
+def _refusal(
+    request: Request, config: NetworkConfig, token: str | None, trust_forwarded: bool
+) -> tuple[str, str] | None:
+    """Why a postback is not authentic, as (field, reason), or None."""
+    forwarded = request.headers.get("x-forwarded-for", "") if trust_forwarded else ""
+    ip = forwarded.split(",")[0].strip() or (request.client.host if request.client else "")
+    if not config.ip_ok(ip):
+        return "client_ip", "source address not allowed for this network"
+    if not config.token_ok(token):
+        return "token", "missing or wrong token"
+    if not config.signature_ok(request.scope.get("query_string", b""), request.headers.get("x-adpulse-signature")):
+        return "sig", "missing or wrong signature"
+    return None
 
 
 async def _handle(request: Request, network: str, path_token: str | None) -> Response:
@@ -42,10 +59,14 @@ async def _handle(request: Request, network: str, path_token: str | None) -> Res
             params.update(await inbound.body_params(request))
     except FieldError as exc:
         return rejected("/postback", exc)
-    if not config.token_ok(path_token or params.pop("token", None)):
+    refusal = _refusal(request, config, path_token or params.pop("token", None), svc.settings.trust_forwarded)
+    if refusal is not None:
+        field, reason = refusal
         POSTBACK_AUTH_FAILURES.labels(network).inc()
-        return JSONResponse({"error": "forbidden", "field": "token", "reason": "missing or wrong token"}, 403)
+        log.warning("postback refused for network %s: %s", network[:64], reason)  # never the secret itself
+        return JSONResponse({"error": "forbidden", "field": field, "reason": reason}, 403)
     params.pop("token", None)
+    params.pop("sig", None)
     params.pop("network", None)
     try:
         event = conversion(params, HitContext(svc.clock.now_ms()), network=network, statuses=config.status_words())

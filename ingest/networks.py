@@ -11,13 +11,17 @@ only when ``ADPULSE_POSTBACK_TOKEN`` is set.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
+import ipaddress
+import re
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from schemas.events import ConversionStatus
 
 DEFAULT_NETWORK = "default"
+_SIG = re.compile(rb"(?:^|&)sig=([^&]*)")
 
 
 class NetworkConfig(BaseModel):
@@ -25,6 +29,37 @@ class NetworkConfig(BaseModel):
 
     token: str | None = Field(default=None, min_length=8, max_length=256)
     statuses: dict[str, ConversionStatus] = Field(default_factory=dict)
+    # HMAC-SHA256 of the query string (without its ``sig`` parameter), hex, in ``sig`` or the
+    # X-Adpulse-Signature header; required when set.
+    hmac_secret: str | None = Field(default=None, min_length=16, max_length=256)
+    # Source addresses (CIDRs) the network's servers post from; empty = any.
+    allowed_ips: list[str] = Field(default_factory=list)
+
+    @field_validator("allowed_ips")
+    @classmethod
+    def _check_cidrs(cls, value: list[str]) -> list[str]:
+        for cidr in value:
+            ipaddress.ip_network(cidr, strict=False)  # raises ValueError naming the bad entry
+        return value
+
+    def ip_ok(self, ip: str) -> bool:
+        if not self.allowed_ips:
+            return True
+        try:
+            address = ipaddress.ip_address(ip)
+        except ValueError:
+            return False
+        return any(address in ipaddress.ip_network(cidr, strict=False) for cidr in self.allowed_ips)
+
+    def signature_ok(self, raw_query: bytes, header: str | None) -> bool:
+        """Constant-time check of the HMAC over the query string without ``sig``; True when not configured."""
+        if self.hmac_secret is None:
+            return True
+        unsigned = _SIG.sub(b"", raw_query).strip(b"&")
+        found = _SIG.search(raw_query)
+        given = header or (found.group(1).decode("ascii", "replace") if found else "")
+        expected = hmac.new(self.hmac_secret.encode(), unsigned, hashlib.sha256).hexdigest()
+        return hmac.compare_digest(expected, given.strip().lower())
 
     def token_ok(self, given: str | None) -> bool:
         """Constant-time check; a network without a token accepts any request."""

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import clickhouse_connect
+import orjson
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
@@ -46,7 +47,13 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
         "ADPULSE_PORT": str(api_port),
         "ADPULSE_REDIRECT_ALLOWLIST": "shop.example.com,*.example.org",
         "ADPULSE_CLICK_ID_PARAMS": "*.example.org=subid",
-        "ADPULSE_NETWORKS": '{"cake": {"token": "cake-secret-1", "statuses": {"2": "pending"}}}',
+        "ADPULSE_NETWORKS": orjson.dumps(
+            {
+                "cake": {"token": "cake-secret-1", "statuses": {"2": "pending"}},
+                "signed": {"hmac_secret": "signed-network-secret"},
+                "office": {"allowed_ips": ["10.0.0.0/8"]},
+            }
+        ).decode(),
         "ADPULSE_BATCH_MAX_SECONDS": "0.2",
         "ADPULSE_CONSUMER_GROUP": "adpulse-it",
     }

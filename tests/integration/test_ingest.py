@@ -187,3 +187,18 @@ def test_batch_limits(stack):
 def test_oversize_headers_and_urls_elsewhere(stack):
     assert httpx.get(f"{stack.api}/postback", params={"click_id": "k" * 9000}).status_code == 414
     assert httpx.get(f"{stack.api}/healthz", headers={"X-Big": "a" * 17000}).status_code == 431
+
+
+def test_postback_signature_and_source_address(stack):
+    import hashlib
+    import hmac
+
+    query = f"click_id=k-sig&payout=4&txid=S-{marker()}"
+    sig = hmac.new(b"signed-network-secret", query.encode(), hashlib.sha256).hexdigest()
+    assert httpx.get(f"{stack.api}/postback/signed?{query}").status_code == 403
+    assert httpx.get(f"{stack.api}/postback/signed?{query}&sig={'0' * 64}").json()["field"] == "sig"
+    tampered = query.replace("payout=4", "payout=400")
+    assert httpx.get(f"{stack.api}/postback/signed?{tampered}&sig={sig}").status_code == 403
+    assert httpx.get(f"{stack.api}/postback/signed?{query}&sig={sig}").status_code == 200
+    refused = httpx.get(f"{stack.api}/postback/office", params={"click_id": "k", "txid": "x"})
+    assert (refused.status_code, refused.json()["field"]) == (403, "client_ip")
