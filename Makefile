@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install kafka-install system-deps run up stop lint test test-fast clean
+.PHONY: install kafka-install system-deps run up stop lint test test-fast bench bench-smoke chaos chaos-short clean
 
 install: $(STAMP)
 
@@ -43,6 +43,20 @@ test: install kafka-install system-deps lint
 
 test-fast: install
 	$(BIN)/pytest -m "not integration"
+
+## Benchmarks (about 20 minutes: 10 of them the 5,000 events/s soak); results in loadtests/results/.
+bench: install kafka-install system-deps
+	$(BIN)/python -m loadtests.bench
+
+bench-smoke: install kafka-install system-deps
+	$(BIN)/python -m loadtests.bench --smoke
+
+## Fault injection (a few minutes); `chaos-short` is the variant `make test` runs.
+chaos: install kafka-install
+	$(BIN)/python -m loadtests.chaos
+
+chaos-short: install kafka-install
+	$(BIN)/python -m loadtests.chaos --short
 
 clean:
 	rm -rf .run .mypy_cache .ruff_cache .pytest_cache

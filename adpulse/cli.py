@@ -29,6 +29,7 @@ def _api(settings: Settings, args: argparse.Namespace) -> int:
         loop=Loops.uvloop,
         log_access=False,
         workers_kill_timeout=15,
+        respawn_failed_workers=True,  # a worker that dies is replaced
     ).serve()
     return 0
 
@@ -88,6 +89,15 @@ def _replay_dlq(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _bi_grants(settings: Settings, args: argparse.Namespace) -> int:
+    from adpulse.clickhouse import parse_target
+    from schemas.access import bi_grants
+
+    for statement in bi_grants(parse_target(settings.clickhouse_url).database):
+        print(f"{statement};")
+    return 0
+
+
 def _schema(settings: Settings, args: argparse.Namespace) -> int:
     from schemas.jsonschema import write
 
@@ -102,6 +112,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub.add_parser("aggregate", help="run an aggregator (Kafka consumer group member -> ClickHouse)")
     sub.add_parser("migrate", help="create or upgrade the ClickHouse schema (idempotent)")
     sub.add_parser("topics", help="create the Kafka topics (idempotent)")
+    sub.add_parser("bi-grants", help="print the read-only BI role's DDL for a ClickHouse server")
     sub.add_parser("schema", help="write the event JSON Schema to schemas/jsonschema/")
     sub.add_parser("replay-dlq", help="re-publish dead-lettered messages to the events topic (after a fix)")
     dev = sub.add_parser(
@@ -110,13 +121,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     dev.add_argument("--path", required=True, help="data directory of the embedded engine")
     dev.add_argument("--host", default="127.0.0.1")
     dev.add_argument("--port", type=int, default=8123)
+    dev.add_argument("--readonly-user", action="append", default=[], help="a BI user: read-only, BI objects only")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     if args.command == "clickhouse-dev":
         from adpulse.devch.server import serve
 
-        serve(args.path, args.host, args.port)
+        serve(args.path, args.host, args.port, args.readonly_user)
         return 0
     try:
         settings = load_settings()
@@ -130,6 +142,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "topics": _topics,
         "replay-dlq": _replay_dlq,
         "schema": _schema,
+        "bi-grants": _bi_grants,
     }
     return commands[args.command](settings, args)
 

@@ -48,6 +48,8 @@ start() {
     local name="$1"; shift
     local pidfile="$run_dir/$name.pid"
     if alive "$pidfile"; then log "$name already running (pid $(cat "$pidfile"))"; return 0; fi
+    # A leader killed with SIGKILL can leave its children behind (granian's workers): end its group.
+    [[ -f "$pidfile" ]] && kill -KILL -- "-$(cat "$pidfile")" 2>/dev/null || true
     setsid "$@" >"$run_dir/$name.log" 2>&1 < /dev/null &
     echo $! >"$pidfile"
     log "$name started (pid $!, log $run_dir/$name.log)"
@@ -55,11 +57,14 @@ start() {
 
 stop() {
     local name="$1" pidfile="$run_dir/$1.pid" pid
-    alive "$pidfile" || { rm -f "$pidfile"; return 0; }
+    if ! alive "$pidfile"; then
+        [[ -f "$pidfile" ]] && kill -KILL -- "-$(cat "$pidfile")" 2>/dev/null || true  # orphans of a killed leader
+        rm -f "$pidfile"; return 0
+    fi
     pid="$(cat "$pidfile")"
-    kill -TERM "$pid" 2>/dev/null || true
+    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true  # the whole process group
     for _ in $(seq 1 100); do pid_alive "$pid" || break; sleep 0.1; done
-    if pid_alive "$pid"; then log "$name did not stop in 10s, killing"; kill -KILL "$pid" 2>/dev/null || true; fi
+    if pid_alive "$pid"; then log "$name did not stop in 10s, killing"; kill -KILL -- "-$pid" 2>/dev/null || true; fi
     rm -f "$pidfile"
     log "$name stopped"
 }
@@ -67,7 +72,7 @@ stop() {
 up() {
     mkdir -p "$run_dir"
     "$repo/deploy/kafka/kafka.sh" start
-    start clickhouse "$python" -m adpulse.cli clickhouse-dev --path "$run_dir/clickhouse-data" --host 127.0.0.1 --port "$ch_port"
+    start clickhouse "$python" -m adpulse.cli clickhouse-dev --path "$run_dir/clickhouse-data" --host 127.0.0.1 --port "$ch_port" --readonly-user bi
     wait_http "http://127.0.0.1:$ch_port/ping" 60 clickhouse "$run_dir/clickhouse.pid"
     "$python" -m adpulse.cli topics
     "$python" -m adpulse.cli migrate

@@ -64,6 +64,7 @@ class Publisher:
         self._inflight: set[asyncio.Future[Any]] = set()
         self._tasks: list[asyncio.Task[None]] = []
         self._connected = asyncio.Event()
+        self._stopping = False
 
     @property
     def connected(self) -> bool:
@@ -114,6 +115,7 @@ class Publisher:
     async def stop(self) -> None:
         """Deliver everything queued or in flight (bounded by the ack timeout), then close."""
         self._flush_hits()
+        self._stopping = True
         deadline = asyncio.get_running_loop().time() + self._ack_timeout_s
         while (self._queue.qsize() or self._inflight) and self._producer is not None:
             if asyncio.get_running_loop().time() > deadline:
@@ -209,7 +211,8 @@ class Publisher:
             producer = self._producer
             if producer is None:  # stopped meanwhile
                 return
-            topic, value, key, partition, count, event_type = await self._queue.get()
+            item = await self._queue.get()
+            topic, value, key, partition, _, _ = item
             while True:
                 try:
                     delivery = await producer.send(topic, value, key=key, partition=partition)
@@ -218,13 +221,19 @@ class Publisher:
                     log.debug("Kafka not taking events yet: %s", exc)
                     await asyncio.sleep(0.1)
             self._inflight.add(delivery)
-            delivery.add_done_callback(lambda fut, kind=event_type, n=count: self._delivered(fut, kind, n))
+            delivery.add_done_callback(lambda fut, it=item: self._delivered(fut, it))
 
-    def _delivered(self, fut: asyncio.Future[Any], event_type: str, count: int) -> None:
+    def _delivered(self, fut: asyncio.Future[Any], item: Outgoing) -> None:
         self._inflight.discard(fut)
-        self._pending -= count
-        if fut.cancelled() or fut.exception() is not None:
-            PIXEL_DROPPED.labels("not_acknowledged").inc(count)
-            PUBLISH_FAILURES.labels(event_type).inc(count)
-        else:
+        count, event_type = item[4], item[5]
+        if not fut.cancelled() and fut.exception() is None:
+            self._pending -= count
             EVENTS_PUBLISHED.labels(event_type).inc(count)
+        elif not self._stopping:
+            # Kafka did not take it (broker down past the request timeout): queue it again. It stays
+            # counted in _pending, so the bound holds and new hits are the ones dropped.
+            PUBLISH_FAILURES.labels(event_type).inc(count)
+            self._queue.put_nowait(item)
+        else:
+            self._pending -= count
+            PIXEL_DROPPED.labels("not_acknowledged").inc(count)

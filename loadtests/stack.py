@@ -41,6 +41,7 @@ class Stack:
             **os.environ,
             **{k: str(v) for k, v in ports.items()},
             "ADPULSE_RUN_DIR": str(self.run_dir),
+            "KAFKA_DATA_DIR": str(self.run_dir / "kafka"),
             "ADPULSE_REDIRECT_ALLOWLIST": "shop.example.com",
             "ADPULSE_AGGREGATOR_METRICS_PORT": str(metrics),
             "ADPULSE_PIXEL_MAX_PENDING": "200000",
@@ -118,7 +119,8 @@ http {{ access_log off;
                     return url
             except httpx.TransportError:
                 time.sleep(0.05)
-        raise RuntimeError("nginx did not start")
+        self.stop()
+        raise RuntimeError(f"nginx did not serve the GIF; see {self.run_dir}/nginx.err")
 
     def stop(self) -> None:
         if self.process is not None:

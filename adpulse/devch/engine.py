@@ -11,6 +11,7 @@ from typing import Any
 
 import chdb
 
+from adpulse.devch import access
 from adpulse.devch.protocol import Request, output_format, split_insert
 
 
@@ -26,8 +27,9 @@ def _quote(value: str) -> str:
 
 
 class Engine:
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, readonly_users: dict[str, frozenset[str]] | None = None) -> None:
         self.path = path
+        self.readonly_users = readonly_users or {}
         self._root = chdb.connect(path)  # holds the engine (and its directory lock) for the server's life
         self.timezone = self._root.query("SELECT timezone()", "TabSeparated").bytes().decode().strip() or "UTC"
         self.version = self._root.query("SELECT version()", "TabSeparated").bytes().decode().strip()
@@ -44,6 +46,11 @@ class Engine:
                 handle.query(f"USE `{request.database.replace('`', '')}`", "TabSeparated")
             settings = dict(request.settings)
             readonly = settings.pop("readonly", None)
+            allowed = self.readonly_users.get(request.user)
+            if allowed is not None:
+                readonly = "1"  # whatever the request says
+                ast = handle.query(f"EXPLAIN AST {request.sql.decode()}", "TabSeparated").bytes().decode()
+                access.check(ast, request.database, allowed)
             for name, value in settings.items():
                 handle.query(f"SET {name} = {_quote(value)}", "TabSeparated")
             if readonly not in (None, "", "0"):

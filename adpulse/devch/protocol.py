@@ -50,6 +50,7 @@ class Request:
     settings: dict[str, str] = field(default_factory=dict)
     params: dict[str, str] = field(default_factory=dict)
     query_id: str = ""
+    user: str = "default"
 
 
 def decompress(body: bytes, encoding: str) -> bytes:
@@ -99,6 +100,7 @@ def parse(query_string: bytes, body: bytes, method: str, content_type: str = "")
         database=url.get("database") or "default",
         default_format=url.get("default_format") or "TabSeparated",
         query_id=url.get("query_id", ""),
+        user=url.get("user") or "default",
     )
     for name, value in url.items():
         if name.startswith("param_"):
@@ -161,6 +163,6 @@ def http_status(code: int) -> int:
         return 404
     if code in (62, 27, 26, 36, 115, 73, 271):
         return 400
-    if code in (164,):  # READONLY
+    if code in (164, 497):  # READONLY, ACCESS_DENIED
         return 403
     return 500

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import ipaddress
 import logging
 import uuid
@@ -16,8 +17,10 @@ from typing import Any
 import orjson
 import uvicorn
 
+from adpulse.clickhouse import DEFAULT_DATABASE
 from adpulse.devch.engine import Engine
 from adpulse.devch.protocol import BadRequest, decompress, error_code, error_text, http_status, parse
+from schemas.access import bi_tables
 
 log = logging.getLogger("adpulse.devch")
 
@@ -55,6 +58,7 @@ class ClickHouseHTTP:
                 raise BadRequest(f"There is no handle {scope['path']}", 0, 404)
             body = decompress(body, headers.get("content-encoding", ""))
             request = parse(scope["query_string"], body, scope["method"], headers.get("content-type", ""))
+            request.user = _user(headers) or request.user
             query_id = request.query_id or query_id
             result = await asyncio.to_thread(self.engine.execute, request)
         except BadRequest as exc:
@@ -110,17 +114,32 @@ class ClickHouseHTTP:
         await self._send(send, status, text.encode(), headers)
 
 
+def _user(headers: dict[str, str]) -> str | None:
+    """The user named by X-ClickHouse-User or HTTP basic auth (passwords are not checked: dev only)."""
+    if headers.get("x-clickhouse-user"):
+        return headers["x-clickhouse-user"]
+    auth = headers.get("authorization", "")
+    if auth.lower().startswith("basic "):
+        try:
+            return base64.b64decode(auth[6:]).decode().split(":", 1)[0] or None
+        except ValueError:
+            return None
+    return None
+
+
 def _content_type(fmt: str) -> bytes:
     return (
         b"text/plain; charset=UTF-8" if fmt.startswith(("Tab", "TSV", "CSV", "JSON")) else b"application/octet-stream"
     )
 
 
-def serve(path: str, host: str = "127.0.0.1", port: int = 8123) -> None:
-    """Serve until SIGINT/SIGTERM. Loopback addresses only."""
+def serve(path: str, host: str = "127.0.0.1", port: int = 8123, readonly_users: list[str] | None = None) -> None:
+    """Serve until SIGINT/SIGTERM. Loopback addresses only. ``readonly_users`` may read adpulse's BI
+    objects only (schemas.access), with readonly=1 forced."""
     if not ipaddress.ip_address(host).is_loopback:
         raise ValueError(f"the development ClickHouse endpoint binds to loopback only, not {host}")
-    engine = Engine(path)
+    allowed = bi_tables(DEFAULT_DATABASE)
+    engine = Engine(path, dict.fromkeys(readonly_users or [], allowed))
     log.warning(
         "DEVELOPMENT/TEST ONLY ClickHouse HTTP endpoint over the embedded engine %s (data %s) on http://%s:%d",
         engine.version, path, host, port,
@@ -137,7 +156,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--path", required=True, help="data directory of the embedded engine")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8123)
+    parser.add_argument("--readonly-user", action="append", default=[], help="a BI user: read-only, BI objects only")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    serve(args.path, args.host, args.port)
+    serve(args.path, args.host, args.port, args.readonly_user)
     return 0

@@ -219,6 +219,10 @@ UNION ALL
 SELECT ad_id, campaign_id, source, period_start AS minute, toInt64(0), toInt64(0), toInt64(0), toInt64(0),
     cost, toDecimal128(0, 6), toDecimal128(0, 6)
 FROM {db}.cost_imports FINAL""",
+        # For BI users: events without what identifies a person (IP, user agent, page and referrer URLs).
+        f"""
+CREATE OR REPLACE VIEW {db}.events_anonymised AS
+SELECT * EXCEPT (client_ip, user_agent, page_url, referrer) FROM {db}.events""",
         _kpi_view(db, "ad_kpis", dims),
         _kpi_view(db, "campaign_kpis", ["campaign_id"]),
         _kpi_view(db, "source_kpis", ["source"]),

@@ -108,3 +108,23 @@ def test_events_become_exact_kpis(stack):
     body = httpx.get(f"{stack.api}/v1/kpis", params={"group_by": "ad_id"}).json()
     (mine,) = [row for row in body["rows"] if row["ad_id"] == ad]
     assert (mine["impressions"], mine["conversions"], Decimal(mine["revenue"])) == (40, 2, Decimal("25"))
+
+
+def test_bi_user_reads_kpis_and_nothing_else(stack):
+    import clickhouse_connect
+    from clickhouse_connect.driver.exceptions import DatabaseError
+
+    bi = clickhouse_connect.get_client(dsn=stack.clickhouse_url.replace("default:@", "bi:any@"),
+                                       autogenerate_session_id=False)  # fmt: skip
+    assert bi.query("SELECT count() FROM adpulse.ad_kpis").result_rows[0][0] >= 0
+    assert bi.query("SELECT count() FROM events_anonymised", settings={"database": "adpulse"}).result_rows
+    for forbidden in ("SELECT client_ip FROM adpulse.events", "SELECT * FROM adpulse.clicks",
+                      "SELECT * FROM file('/etc/passwd')",
+                      "SELECT 1 FROM adpulse.ad_kpis WHERE ad_id IN (SELECT ad_id FROM adpulse.events)"):  # fmt: skip
+        with pytest.raises(DatabaseError) as info:
+            bi.query(forbidden)
+        assert info.value.code == 497, forbidden
+    with pytest.raises(DatabaseError) as info:
+        bi.command("INSERT INTO adpulse.cost_imports (ad_id) VALUES ('x')")
+    assert info.value.code in (164, 497)
+    bi.close()
