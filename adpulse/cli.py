@@ -118,18 +118,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     dev = sub.add_parser(
         "clickhouse-dev", help="DEVELOPMENT/TEST ONLY: serve ClickHouse's HTTP interface over the embedded engine"
     )
-    dev.add_argument("--path", required=True, help="data directory of the embedded engine")
-    dev.add_argument("--host", default="127.0.0.1")
-    dev.add_argument("--port", type=int, default=8123)
-    dev.add_argument("--readonly-user", action="append", default=[], help="a BI user: read-only, BI objects only")
+    from adpulse.devch.server import add_arguments
+
+    add_arguments(dev)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     if args.command == "clickhouse-dev":
-        from adpulse.devch.server import serve
+        from adpulse.devch.server import serve_args
 
-        serve(args.path, args.host, args.port, args.readonly_user)
-        return 0
+        return serve_args(args)
     try:
         settings = load_settings()
     except SettingsError as exc:

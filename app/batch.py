@@ -17,7 +17,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from app import inbound
-from app.responses import rejected, unavailable
+from app.responses import rejected, unauthorized, unavailable
 from app.services import services
 from ingest.errors import FieldError
 from ingest.hits import HitContext, browser_event, click, conversion
@@ -68,7 +68,7 @@ def authorised(request: Request, keys: list[str]) -> bool:
 async def events(request: Request) -> Response:
     svc = services(request)
     if not authorised(request, svc.settings.api_keys):
-        return JSONResponse({"error": "unauthorized", "field": "authorization", "reason": "bad API key"}, 401)
+        return unauthorized()
     body = await request.body()  # the limits middleware answers 413 past 1 MiB
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     try:

@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse
 
 from app import inbound
 from app.batch import authorised
-from app.responses import rejected
+from app.responses import rejected, unauthorized
 from app.services import services
 from ingest import normalize as norm
 from ingest.errors import FieldError
@@ -69,7 +69,7 @@ def _row(item: Any) -> list[Any]:
 async def import_costs(request: Request) -> Response:
     svc = services(request)
     if not authorised(request, svc.settings.api_keys):
-        return JSONResponse({"error": "unauthorized", "field": "authorization", "reason": "bad API key"}, 401)
+        return unauthorized()
     try:
         items = orjson.loads(await request.body())
     except orjson.JSONDecodeError:

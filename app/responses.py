@@ -30,3 +30,7 @@ def unavailable() -> JSONResponse:
         status_code=503,
         headers={"Retry-After": RETRY_AFTER_S},
     )
+
+
+def unauthorized() -> JSONResponse:
+    return JSONResponse({"error": "unauthorized", "field": "authorization", "reason": "missing or wrong API key"}, 401)

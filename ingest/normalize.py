@@ -53,17 +53,25 @@ def medium(value: str) -> str:
     return MEDIUM_ALIASES.get(value, value)
 
 
-def money(raw: str, field: str) -> str | None:
-    """A non-negative decimal amount as a canonical string (6 decimals), or None when absent."""
+def _number(raw: str, field: str, reason: str) -> Decimal | None:
+    """A finite decimal, None when blank, else FieldError(field, reason)."""
     raw = raw.strip()
     if not raw:
         return None
     try:
         value = Decimal(raw)
     except InvalidOperation:
-        raise FieldError(field, "not a decimal number") from None
+        raise FieldError(field, reason) from None
     if not value.is_finite():
-        raise FieldError(field, "not a finite number")
+        raise FieldError(field, f"{reason} (finite)")
+    return value
+
+
+def money(raw: str, field: str) -> str | None:
+    """A non-negative decimal amount as a canonical string (6 decimals), or None when absent."""
+    value = _number(raw, field, "not a decimal number")
+    if value is None:
+        return None
     if value < 0:
         raise FieldError(field, "must not be negative")
     if value > MAX_MONEY:
@@ -87,21 +95,16 @@ def click_id(raw: str, field: str = "click_id") -> str:
 
 def reject_macros(params: dict[str, str]) -> None:
     for name, value in params.items():
-        if MACRO.search(value):
-            raise FieldError(name, f"unresolved macro {MACRO.search(value).group(0)!r}")  # type: ignore[union-attr]
+        found = MACRO.search(value)
+        if found is not None:
+            raise FieldError(name, f"unresolved macro {found.group(0)!r}")
 
 
 def timestamp_ms(raw: str, field: str, now_ms: int, *, max_age_ms: int, max_skew_ms: int) -> int | None:
     """Sender time: epoch seconds or milliseconds; not in the future beyond the skew, not too old."""
-    raw = raw.strip()
-    if not raw:
+    value = _number(raw, field, "expected epoch seconds or milliseconds")
+    if value is None:
         return None
-    try:
-        value = Decimal(raw)
-    except InvalidOperation:
-        raise FieldError(field, "expected epoch seconds or milliseconds") from None
-    if not value.is_finite():
-        raise FieldError(field, "expected epoch seconds or milliseconds")
     ms = int(value * 1000) if value < 100_000_000_000 else int(value)
     if ms > now_ms + max_skew_ms:
         raise FieldError(field, "in the future")

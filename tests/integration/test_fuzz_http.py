@@ -24,10 +24,13 @@ FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=list(Heal
 @given(ENDPOINTS, PARAMS, st.sampled_from(["query", "form", "json"]))
 def test_no_5xx_on_parameters(stack, endpoint, params, how):
     method, path = endpoint
-    kwargs: dict = (
-        {"params": params} if how == "query" or method == "GET" else {how if how == "json" else "data": params}
-    )
-    response = httpx.request(method, f"{stack.api}{path}", timeout=10, **kwargs)
+    url = f"{stack.api}{path}"
+    if how == "query" or method == "GET":
+        response = httpx.request(method, url, params=params, timeout=10)
+    elif how == "json":
+        response = httpx.request(method, url, json=params, timeout=10)
+    else:
+        response = httpx.request(method, url, data=params, timeout=10)
     assert response.status_code < 500, (method, path, params, response.text)
 
 
