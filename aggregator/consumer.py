@@ -66,6 +66,7 @@ class Aggregator:
         self._inflight: asyncio.Task[None] | None = None
         self._paused = False
         self._next_offset: dict[TopicPartition, int] = {}
+        self._events_per_message = 1.0
         self._stop = asyncio.Event()
         self._window_ms = settings.attribution_window_days * _DAY_MS
 
@@ -77,7 +78,7 @@ class Aggregator:
         try:
             while not stop.is_set():
                 await self._reap()
-                records = await self._consumer.getmany(timeout_ms=50, max_records=self._settings.batch_max_rows)
+                records = await self._consumer.getmany(timeout_ms=50, max_records=self._poll_size())
                 for tp, messages in records.items():
                     for message in messages:
                         self._take(tp, message)
@@ -116,10 +117,18 @@ class Aggregator:
             self._consumer.resume(*self._consumer.assignment())
             self._paused = False
 
+    def _poll_size(self) -> int:
+        """How many messages to take now: a message may carry one event or hundreds (pixel batches), so
+        the room left in the batch is divided by the recent events per message, keeping memory bounded."""
+        room = max(1, self._settings.batch_max_rows - len(self._batch))
+        return max(1, min(room, int(room / self._events_per_message)))
+
     def _take(self, tp: TopicPartition, message: Any) -> None:
         self._batch.track(tp, message.offset, len(message.value or b""))
         self._next_offset[tp] = message.offset + 1
-        for outcome in decode_all(message.value, honour_dnt=self._settings.honour_dnt):
+        outcomes = decode_all(message.value, honour_dnt=self._settings.honour_dnt)
+        self._events_per_message = 0.9 * self._events_per_message + 0.1 * len(outcomes)
+        for outcome in outcomes:
             if isinstance(outcome, InvalidMessage):
                 self._batch.poison.append((message, str(outcome)))
             elif isinstance(outcome, RejectedHit):
