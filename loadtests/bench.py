@@ -32,9 +32,8 @@ import httpx
 import orjson
 
 from loadtests.procs import cpu_seconds, memory_mb, pin, tree
-from loadtests.rate import open_loop
 from loadtests.stack import REPO, Nginx, Stack
-from loadtests.tools import LoadResult, hey, wrk
+from loadtests.tools import LoadResult, hey, locust_fixed_rate, wrk
 
 PIXEL_QUERY = ("utm_source=google&utm_medium=cpc&utm_campaign=spring_sale&utm_content={ad}&utm_term=running+shoes"
                "&campaign_id=c-77&cost=0.0021")  # fmt: skip
@@ -127,12 +126,8 @@ def fixed_rate(stack: Stack, pixel_max_rps: float, postback_max_rps: float, seco
         pixel = hey(
             f"{stack.api}/i?{PIXEL_QUERY.format(ad=f'{ad}-{int(share * 100)}')}", seconds, pixel_max_rps * share
         )
-        tag = uuid.uuid4().hex[:8]
-
-        def postback_path(i: int, t: str = tag) -> str:
-            return f"/postback?click_id=fr{t}{i}&payout=2.5&txid={t}-{i}"
-
-        postback = open_loop(stack.api, postback_path, postback_max_rps * share, seconds)
+        postback = locust_fixed_rate(stack.api, str(REPO / "loadtests/postback_user.py"), seconds,
+                                     postback_max_rps * share, csv_prefix=str(stack.run_dir / f"postback{share}"))  # fmt: skip
         out[f"{int(share * 100)}%"] = {"pixel": asdict(pixel) | {"offered_rps": round(pixel_max_rps * share)},
                                        "postback": asdict(postback) | {"offered_rps": round(postback_max_rps * share)}}  # fmt: skip
     os.sched_setaffinity(0, set(range(os.cpu_count() or 1)))
@@ -148,9 +143,16 @@ def soak(stack: Stack, rate: float, seconds: float, ad: str) -> dict[str, Any]:
     """90% pixel (hey), 10% clicks + postbacks through the batch API in 100-event requests (open loop)."""
     os.sched_setaffinity(0, {1})
     pixels: list[LoadResult] = []
-    browsers = threading.Thread(
-        target=lambda: pixels.append(hey(f"{stack.api}/i?{PIXEL_QUERY.format(ad=ad)}", seconds, rate * 0.9))
-    )
+
+    def browse() -> None:
+        # hey keeps at most 1,000,000 results: run it in pieces that stay under that.
+        left = seconds
+        while left > 0:
+            piece = min(left, max(1.0, 800_000 / (rate * 0.9)))
+            pixels.append(hey(f"{stack.api}/i?{PIXEL_QUERY.format(ad=ad)}", piece, rate * 0.9))
+            left -= piece
+
+    browsers = threading.Thread(target=browse)
     browsers.start()  # at the same time as the clicks below
     side = max(1.0, rate * 0.1 / 100)
     click_ok = 0
@@ -167,7 +169,7 @@ def soak(stack: Stack, rate: float, seconds: float, ad: str) -> dict[str, Any]:
             time.sleep(max(0.0, started + sent / side - time.monotonic()))
     browsers.join()
     os.sched_setaffinity(0, set(range(os.cpu_count() or 1)))
-    expected = pixels[0].ok + click_ok
+    expected = sum(p.ok for p in pixels) + click_ok
     seen, _ = wait_count(stack, expected, "ad_id = {ad:String}", timeout=120, ad=ad)
     time.sleep(1)
     seen = count(stack, "ad_id = {ad:String}", ad=ad)

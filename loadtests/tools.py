@@ -75,3 +75,22 @@ def hey(url: str, seconds: float, rate: float, *, core: int = 1, workers: int = 
         p50_ms=float(p50.group(1)) * 1000 if p50 else None,
         p99_ms=float(p99.group(1)) * 1000 if p99 else None,
     )
+
+
+def locust_fixed_rate(host: str, locustfile: str, seconds: float, rate: float, *, core: int = 1, users: int = 50,
+                      csv_prefix: str) -> LoadResult:  # fmt: skip
+    """``rate`` requests/s from ``users`` paced locust users; percentiles from locust's stats CSV."""
+    import csv
+    import os
+    import sys
+
+    users = max(1, min(users, int(rate)))
+    env = {**os.environ, "ADPULSE_LOCUST_RPS_PER_USER": str(rate / users)}
+    command = ["taskset", "-c", str(core), sys.executable, "-m", "locust", "-f", locustfile, "--headless",
+               "-u", str(users), "-r", str(users), "-t", f"{seconds:g}s", "--host", host, "--csv", csv_prefix,
+               "--only-summary"]  # fmt: skip
+    subprocess.run(command, capture_output=True, text=True, timeout=seconds + 120, env=env, check=False)
+    with open(f"{csv_prefix}_stats.csv", newline="") as handle:
+        row = next(r for r in csv.DictReader(handle) if r["Name"] == "Aggregated")
+    requests, failures = int(row["Request Count"]), int(row["Failure Count"])
+    return LoadResult(requests, requests - failures, seconds, float(row["50%"]), float(row["99%"]))

@@ -3,7 +3,7 @@ list (checked on ClickHouse's own parse of the query, ``EXPLAIN AST``; table fun
 
 from __future__ import annotations
 
-from adpulse.devch.protocol import BadRequest
+from adpulse.devch.errors import BadRequest
 
 
 def referenced(ast: str, database: str) -> tuple[set[str], set[str]]:

@@ -1,50 +1,43 @@
-"""The HTTP interface's rules, pure: what a request asks for, and how answers and errors look."""
+"""What a request asks for, by the rules of ClickHouse's HTTP interface (pure: no engine, no I/O)."""
 
 from __future__ import annotations
 
-import gzip
+import base64
+import binascii
 import re
-import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import HTTP
 from urllib.parse import parse_qsl
 
-import lz4.frame
-import zstandard
+from adpulse.devch.errors import BadRequest
 
-# URL parameters that belong to the transport, not to the engine's settings.
+# URL parameters that belong to the transport (or that clients send for it), not to the engine's settings.
 TRANSPORT_PARAMS = frozenset({
     "query", "database", "default_format", "user", "password", "session_id", "session_timeout",
     "session_check", "query_id", "quota_key", "compress", "decompress", "wait_end_of_query",
     "client_protocol_version", "role", "send_progress_in_http_headers", "http_headers_progress_interval_ms",
-    "enable_http_compression", "buffer_size", "http_zlib_compression_level",
+    "enable_http_compression", "buffer_size", "http_zlib_compression_level", "stacktrace",
     "cancel_http_readonly_queries_on_client_close",
 })  # fmt: skip
 _SETTING = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_FORMAT_CLAUSE = re.compile(rb"\bFORMAT\s+(\w+)\s*;?\s*$", re.IGNORECASE)
-# INSERT INTO [TABLE] name [(columns)] [SETTINGS ...] FORMAT fmt <data...>
+_FORMAT_CLAUSE = re.compile(rb"\bFORMAT\s+(\w+)(?:\s+SETTINGS\s[^;]*)?\s*;?\s*$", re.IGNORECASE)
+# INSERT INTO [TABLE] name [(columns)] [SETTINGS ...] FORMAT fmt|VALUES, then the data.
 _INSERT = re.compile(
-    rb"^\s*(?P<head>INSERT\s+INTO\s+(?:TABLE\s+)?(?:FUNCTION\s+\w+\s*\([^)]*\)|[\w.`\"]+)\s*(?:\([^)]*\))?)"
-    rb"(?P<settings>\s*SETTINGS\s+.*?)?\s*(?:FORMAT\s+(?P<fmt>\w+)|(?P<values>VALUES))[ \t]*\r?\n?",
-    re.IGNORECASE | re.DOTALL,
+    rb"^\s*(?P<head>INSERT\s+INTO\s+(?:TABLE\s+)?(?:FUNCTION\s+\w+\s*\([^)]*\)|[\w.`\"{}:]+)\s*(?:\([^)]*\))?)"
+    rb"(?P<settings>\s*SETTINGS\s[^\n]*?)?\s*(?:FORMAT\s+(?P<fmt>\w+)|(?P<values>VALUES))[ \t]*\r?\n?",
+    re.IGNORECASE,
 )
-_ERROR_CODE = re.compile(r"Code:\s*(\d+)")
-
-
-class BadRequest(ValueError):
-    """A request the server refuses before the engine sees it (code as ClickHouse would use)."""
-
-    def __init__(self, message: str, code: int = 36, status: int = 400) -> None:
-        super().__init__(message)
-        self.code = code
-        self.status = status
+_OFF = ("", "0", "false")
+# Quoted strings and identifiers, comments, and the semicolon: enough to find where a statement ends.
+_LEXEME = re.compile(rb"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|`(?:[^`\\]|\\.)*`|--[^\n]*|#[^\n]*|/\*.*?\*/|;", re.S)
+_BLANK = re.compile(rb"(?:\s|--[^\n]*|#[^\n]*|/\*.*?\*/|;)*", re.S)
 
 
 @dataclass
 class Request:
-    sql: bytes
-    data: bytes = b""
+    sql: bytes  # the `query` parameter, a newline, then the body: ClickHouse joins them so
     database: str = "default"
     default_format: str = "TabSeparated"
     settings: dict[str, str] = field(default_factory=dict)
@@ -53,26 +46,57 @@ class Request:
     user: str = "default"
 
 
-def decompress(body: bytes, encoding: str) -> bytes:
-    encoding = encoding.strip().lower()
-    try:
-        if encoding in ("", "identity"):
-            return body
-        if encoding == "gzip":
-            return gzip.decompress(body)
-        if encoding == "deflate":
-            return zlib.decompress(body)
-        if encoding == "lz4":
-            return bytes(lz4.frame.decompress(body))
-        if encoding == "zstd":
-            return bytes(zstandard.ZstdDecompressor().decompressobj().decompress(body))
-        if encoding == "br":
-            raise BadRequest("Content-Encoding br is not supported by this development endpoint", 73)
-    except BadRequest:
-        raise
-    except Exception as exc:
-        raise BadRequest(f"Cannot decompress body ({encoding}): {exc}", 271) from exc
-    raise BadRequest(f"Unknown Content-Encoding: {encoding}", 73)
+@dataclass(frozen=True)
+class Insert:
+    statement: str  # INSERT INTO t (columns) [SETTINGS ...], without FORMAT and data
+    fmt: str
+    data: bytes
+
+
+def parse(query_string: bytes, body: bytes, method: str, headers: Mapping[str, str]) -> Request:
+    """Split URL parameters into database, settings and bound parameters; join query and body."""
+    url = dict(parse_qsl(query_string.decode("utf-8", "replace"), keep_blank_values=True))
+    content_type = headers.get("content-type", "")
+    if content_type.lower().startswith("multipart/form-data"):
+        url.update(form_fields(content_type, body))
+        body = b""
+    request = Request(
+        sql=b"",
+        database=url.get("database") or headers.get("x-clickhouse-database") or "default",
+        default_format=url.get("default_format") or headers.get("x-clickhouse-format") or "TabSeparated",
+        query_id=url.get("query_id", ""),
+        user=header_user(headers) or url.get("user") or "default",
+    )
+    for name in ("compress", "decompress"):
+        if url.get(name, "0").lower() not in _OFF:
+            raise BadRequest(f"{name}=1 (ClickHouse's block compression) is not supported: use Content-Encoding", 48)
+    for name, value in url.items():
+        if name.startswith("param_"):
+            request.params[name[6:]] = value
+        elif name not in TRANSPORT_PARAMS:
+            if not _SETTING.match(name):
+                raise BadRequest(f"Invalid setting name {name!r}", 115)
+            request.settings[name] = value
+    if method in ("GET", "HEAD") and request.settings.get("readonly", "0") in _OFF:
+        request.settings["readonly"] = "2"  # as a server does: GET reads, and may still change settings
+    query = url.get("query", "").encode()
+    request.sql = query + b"\n" + body if query and body else query or body
+    if not request.sql.strip():
+        raise BadRequest("Empty query", 62)
+    return request
+
+
+def header_user(headers: Mapping[str, str]) -> str | None:
+    """The user named by X-ClickHouse-User or HTTP basic auth (passwords are not checked: development only)."""
+    if headers.get("x-clickhouse-user"):
+        return headers["x-clickhouse-user"]
+    auth = headers.get("authorization", "")
+    if auth.lower().startswith("basic "):
+        try:
+            return base64.b64decode(auth[6:], validate=True).decode().split(":", 1)[0] or None
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+    return None
 
 
 def form_fields(content_type: str, body: bytes) -> dict[str, str]:
@@ -89,80 +113,29 @@ def form_fields(content_type: str, body: bytes) -> dict[str, str]:
     return fields
 
 
-def parse(query_string: bytes, body: bytes, method: str, content_type: str = "") -> Request:
-    """Split URL parameters into query, database, settings and bound parameters; join query and body."""
-    url = dict(parse_qsl(query_string.decode("utf-8", "replace"), keep_blank_values=True))
-    if content_type.lower().startswith("multipart/form-data"):
-        url.update(form_fields(content_type, body))
-        body = b""
-    request = Request(
-        sql=b"",
-        database=url.get("database") or "default",
-        default_format=url.get("default_format") or "TabSeparated",
-        query_id=url.get("query_id", ""),
-        user=url.get("user") or "default",
-    )
-    for name, value in url.items():
-        if name.startswith("param_"):
-            request.params[name[6:]] = value
-        elif name not in TRANSPORT_PARAMS:
-            if not _SETTING.match(name):
-                raise BadRequest(f"Invalid setting name {name!r}", 115)
-            request.settings[name] = value
-    query = url.get("query", "").encode()
-    if method == "GET" or not body:
-        request.sql = query
-    elif query:
-        request.sql, request.data = query, body  # the body continues the query: for an INSERT, its data
-    else:
-        request.sql = body
-    if not request.sql.strip():
-        raise BadRequest("Empty query", 62)
-    return request
-
-
-def split_insert(sql: bytes, data: bytes) -> tuple[str, str, bytes] | None:
-    """For an INSERT carrying data: (statement without data and format, format, data), else None."""
+def split_insert(sql: bytes) -> Insert | None:
+    """An INSERT that carries its data (FORMAT or VALUES): statement, format and data apart; else None."""
     match = _INSERT.match(sql)
     if match is None:
         return None
-    rest = sql[match.end() :] + data
+    statement = (match.group("head") + (match.group("settings") or b"")).decode().strip()
     if match.group("values"):
-        fmt, rest = "Values", sql[match.start("values") + len("VALUES") :] + data
-    else:
-        fmt = match.group("fmt").decode()
-    if not rest.strip():
-        return None if match.group("values") else (_head(match), fmt, b"")
-    return _head(match), fmt, rest
+        data = sql[match.start("values") + len("VALUES") :]
+        return Insert(statement, "Values", data) if data.strip() else None
+    return Insert(statement, match.group("fmt").decode(), sql[match.end() :])
 
 
-def _head(match: re.Match[bytes]) -> str:
-    settings = (match.group("settings") or b"").decode()
-    return match.group("head").decode() + " {infile}" + settings
+def single_statement(sql: bytes) -> None:
+    """Refuse several statements in one request, as ClickHouse's HTTP interface does (the engine would run them)."""
+    for lexeme in _LEXEME.finditer(sql):
+        if lexeme.group() == b";":
+            if not _BLANK.fullmatch(sql, lexeme.end()):
+                raise BadRequest(
+                    f"Syntax error (Multi-statements are not allowed): failed at position {lexeme.end()}", 62
+                )
+            return
 
 
 def output_format(sql: bytes, default: str) -> str:
     match = _FORMAT_CLAUSE.search(sql)
     return match.group(1).decode() if match else default
-
-
-def error_code(message: str) -> int:
-    match = _ERROR_CODE.search(message)
-    return int(match.group(1)) if match else 1002
-
-
-def error_text(message: str) -> str:
-    """ClickHouse's error body: ``Code: N. DB::Exception: ... (NAME) (version X)``."""
-    start = message.find("Code: ")
-    text = message[start:].strip() if start >= 0 else f"Code: 1002. DB::Exception: {message.strip()}"
-    return text + "\n"
-
-
-def http_status(code: int) -> int:
-    if code in (60, 81):  # UNKNOWN_TABLE, UNKNOWN_DATABASE
-        return 404
-    if code in (62, 27, 26, 36, 115, 73, 271):
-        return 400
-    if code in (164, 497):  # READONLY, ACCESS_DENIED
-        return 403
-    return 500
