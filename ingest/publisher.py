@@ -61,7 +61,9 @@ class Publisher:
         self._hit_partitions = 1
         self._hit_buffers: dict[int, bytearray] = {}
         self._hit_counts: dict[int, int] = {}
-        self._inflight: set[asyncio.Future[Any]] = set()
+        self._inflight: dict[asyncio.Future[Any], Outgoing] = {}
+        self._generation = 0  # bumped when the producer is replaced: late callbacks of the old one are ignored
+        self._last_progress = 0.0
         self._tasks: list[asyncio.Task[None]] = []
         self._connected = asyncio.Event()
         self._stopping = False
@@ -82,6 +84,7 @@ class Publisher:
             self._tasks.append(asyncio.create_task(self._reconnect_loop()))
         self._tasks.append(asyncio.create_task(self._drain_queue()))
         self._tasks.append(asyncio.create_task(self._flush_hits_loop()))
+        self._tasks.append(asyncio.create_task(self._watchdog()))
 
     async def _try_connect(self) -> bool:
         producer = AIOKafkaProducer(
@@ -99,6 +102,7 @@ class Publisher:
             await producer.stop()
             return False
         self._producer = producer
+        self._last_progress = asyncio.get_running_loop().time()
         if self._hit_topic:
             with contextlib.suppress(KafkaError):
                 self._hit_partitions = len(await producer.partitions_for(self._hit_topic)) or self._hit_partitions
@@ -168,6 +172,8 @@ class Publisher:
         if self._pending >= self._max_pending:
             PIXEL_DROPPED.labels("buffer_full").inc()
             return False
+        if self._pending == 0:
+            self._last_progress = asyncio.get_running_loop().time()  # idle is not stalled
         self._pending += 1
         label = str(event.get("event_type", "unknown"))
         self._queue.put_nowait((topic, orjson.dumps(event), key.encode() if key else None, None, 1, label))
@@ -178,6 +184,8 @@ class Publisher:
         if self._pending >= self._max_pending:
             PIXEL_DROPPED.labels("buffer_full").inc()
             return False
+        if self._pending == 0:
+            self._last_progress = asyncio.get_running_loop().time()  # idle is not stalled
         self._pending += 1
         partition = zlib.crc32(key.encode()) % self._hit_partitions
         buffer = self._hit_buffers.get(partition)
@@ -209,24 +217,52 @@ class Publisher:
         while True:
             await self._connected.wait()  # take nothing off the queue before Kafka is there: the bound stays exact
             producer = self._producer
-            if producer is None:  # stopped meanwhile
-                return
+            if producer is None:
+                continue
             item = await self._queue.get()
             topic, value, key, partition, _, _ = item
-            while True:
-                try:
-                    delivery = await producer.send(topic, value, key=key, partition=partition)
-                    break
-                except KafkaError as exc:  # the producer's own buffer is full or metadata is missing
-                    log.debug("Kafka not taking events yet: %s", exc)
-                    await asyncio.sleep(0.1)
-            self._inflight.add(delivery)
-            delivery.add_done_callback(lambda fut, it=item: self._delivered(fut, it))
+            try:
+                delivery = await producer.send(topic, value, key=key, partition=partition)
+            except Exception as exc:  # noqa: BLE001 - whatever the producer raises, the item goes back
+                log.debug("Kafka not taking events yet: %s", exc)
+                self._queue.put_nowait(item)
+                await asyncio.sleep(0.1)
+                continue
+            self._inflight[delivery] = item
+            delivery.add_done_callback(lambda fut, gen=self._generation: self._delivered(fut, gen))
 
-    def _delivered(self, fut: asyncio.Future[Any], item: Outgoing) -> None:
-        self._inflight.discard(fut)
+    async def _watchdog(self) -> None:
+        """Replace a producer that stopped making progress (nothing delivered for 3 ack timeouts while
+        work is waiting), re-queueing what it held: resent hits keep their event ids, so the aggregator
+        counts them once."""
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(1.0)
+            stalled = loop.time() - self._last_progress > 3 * self._ack_timeout_s
+            if self._producer is None or self._pending == 0 or not stalled:
+                continue
+            log.warning("Kafka producer made no progress for %.0fs with %d hits waiting: replacing it",
+                        loop.time() - self._last_progress, self._pending)  # fmt: skip
+            old, self._producer = self._producer, None
+            self._connected.clear()
+            self._generation += 1
+            for item in self._inflight.values():
+                self._queue.put_nowait(item)
+            self._inflight.clear()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(old.stop(), self._ack_timeout_s)
+            if not await self._try_connect():
+                await self._reconnect_loop()
+
+    def _delivered(self, fut: asyncio.Future[Any], generation: int) -> None:
+        if generation != self._generation:
+            return  # the watchdog already re-queued it
+        item = self._inflight.pop(fut, None)
+        if item is None:
+            return
         count, event_type = item[4], item[5]
         if not fut.cancelled() and fut.exception() is None:
+            self._last_progress = asyncio.get_running_loop().time()
             self._pending -= count
             EVENTS_PUBLISHED.labels(event_type).inc(count)
         elif not self._stopping:
