@@ -68,14 +68,6 @@ class Publisher:
         self._connected = asyncio.Event()
         self._stopping = False
 
-    @property
-    def connected(self) -> bool:
-        return self._producer is not None
-
-    @property
-    def pending(self) -> int:
-        return self._pending
-
     async def start(self, hit_topic: str = "", hit_partitions: int = 1) -> None:
         """Connect now if Kafka answers, else keep trying in the background (/readyz says not ready)."""
         self._hit_topic, self._hit_partitions = hit_topic, hit_partitions
