@@ -22,6 +22,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListen
 from aiokafka.structs import TopicPartition
 
 from adpulse.clock import Clock
+from adpulse.kafka import client_options
 from adpulse.settings import Settings
 from aggregator import metrics
 from aggregator.batch import Batch
@@ -54,14 +55,14 @@ class Aggregator:
         self._store = store
         self._clock = clock
         self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=settings.kafka_bootstrap,
+            **client_options(settings),
             group_id=settings.consumer_group,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             client_id="adpulse-aggregator",
             max_partition_fetch_bytes=4 * 1024 * 1024,
         )
-        self._dlq = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all", enable_idempotence=True)
+        self._dlq = AIOKafkaProducer(**client_options(settings), acks="all", enable_idempotence=True)
         self._batch = Batch(started_at=clock.monotonic())
         self._inflight: asyncio.Task[None] | None = None
         self._paused = False

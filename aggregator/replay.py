@@ -15,6 +15,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import TopicPartition
 
+from adpulse.kafka import client_options
 from adpulse.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -34,12 +35,12 @@ def _key(value: bytes) -> bytes | None:
 async def replay_dlq(settings: Settings) -> int:
     """Replay what the dead-letter topic holds now; return how many messages were re-published."""
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap,
+        **client_options(settings),
         group_id=f"{settings.consumer_group}-dlq-replay",
         enable_auto_commit=False,
         auto_offset_reset="earliest",
     )
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all", enable_idempotence=True)
+    producer = AIOKafkaProducer(**client_options(settings), acks="all", enable_idempotence=True)
     await producer.start()
     await consumer.start()
     replayed = 0

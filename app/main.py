@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from adpulse.clickhouse import connect, parse_target
 from adpulse.clock import Clock, SystemClock
+from adpulse.kafka import client_options
 from adpulse.settings import Settings, load_settings
 from app import batch, click, costs, health, kpis, pixel, postback
 from app.duplicates import DuplicateCheck
@@ -25,7 +26,7 @@ log = logging.getLogger(__name__)
 
 def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     publisher = Publisher(
-        settings.kafka_bootstrap, ack_timeout_s=settings.kafka_ack_timeout_s, max_pending=settings.pixel_max_pending
+        client_options(settings), ack_timeout_s=settings.kafka_ack_timeout_s, max_pending=settings.pixel_max_pending
     )
     target = parse_target(settings.clickhouse_url)
     svc = Services(

@@ -42,14 +42,15 @@ class PublishUnavailable(RuntimeError):
 class Publisher:
     def __init__(
         self,
-        bootstrap: str,
+        options: dict[str, Any],
         *,
         ack_timeout_s: float,
         max_pending: int,
         reconnect_interval_s: float = 1.0,
         client_id: str = "adpulse-api",
     ) -> None:
-        self._bootstrap = bootstrap
+        self._options = dict(options)  # adpulse.kafka.client_options: bootstrap servers and security
+        self._bootstrap = str(options["bootstrap_servers"])
         self._ack_timeout_s = ack_timeout_s
         self._reconnect_interval_s = reconnect_interval_s
         self._client_id = client_id
@@ -80,7 +81,7 @@ class Publisher:
 
     async def _try_connect(self) -> bool:
         producer = AIOKafkaProducer(
-            bootstrap_servers=self._bootstrap,
+            **self._options,
             acks="all",
             enable_idempotence=True,
             linger_ms=0,  # acks are awaited by callers; pixel hits are batched by publish_hit

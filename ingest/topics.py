@@ -14,6 +14,7 @@ import logging
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
+from adpulse.kafka import client_options
 from adpulse.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -33,7 +34,7 @@ def topic_specs(settings: Settings) -> list[NewTopic]:
 
 async def ensure_topics(settings: Settings) -> list[str]:
     """Create the missing topics; return the names created."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, client_id="adpulse-admin")
+    admin = AIOKafkaAdminClient(**client_options(settings), client_id="adpulse-admin")
     await admin.start()
     try:
         existing = set(await admin.list_topics())

@@ -20,6 +20,8 @@ ShortText = Annotated[str, Field(max_length=256)]
 UrlText = Annotated[str, Field(max_length=2048)]
 CurrencyCode = Annotated[str, Field(pattern=r"^([A-Z]{3})?$")]
 
+SUB_IDS: tuple[str, ...] = ("sub1", "sub2", "sub3", "sub4", "sub5")
+
 # Advertising platforms' own click ids, carried from the landing URL or the click into the event.
 PLATFORM_CLICK_IDS: tuple[str, ...] = (
     "gclid", "gbraid", "wbraid", "fbclid", "msclkid", "ttclid", "twclid", "li_fat_id", "epik",
@@ -93,6 +95,17 @@ class Event(BaseModel):
     twclid: ShortText = ""
     li_fat_id: ShortText = ""
     epik: ShortText = ""
+
+    # Sub-ids a traffic source passes (zone, placement, site, creative...) and the source's own click id
+    # (filled by its macro on /c); conversions inherit them from their click like the ad dimensions.
+    sub1: ShortText = ""
+    sub2: ShortText = ""
+    sub3: ShortText = ""
+    sub4: ShortText = ""
+    sub5: ShortText = ""
+    external_id: ShortText = ""
+    # First-party visitor id (the tracking domain's cookie or the snippet's id); empty when unknown.
+    visitor_id: ShortText = ""
 
     click_id: ShortText = ""
     cost: Money | None = None

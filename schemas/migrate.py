@@ -62,8 +62,9 @@ def ttl_statements(db: str, options: SchemaOptions) -> list[str]:
     ]
 
 
-def migrate(client: Any, db: str, options: SchemaOptions | None = None) -> list[Migration]:
-    """Bring ``db`` up to date through ``client`` (connected to any database). Returns what was applied."""
+def migrate(client: Any, db: str, options: SchemaOptions | None = None, *, upto: int | None = None) -> list[Migration]:
+    """Bring ``db`` up to date (or up to version ``upto``) through ``client`` (connected to any database).
+    Returns what was applied."""
     options = options or SchemaOptions()
     client.command(f"CREATE DATABASE IF NOT EXISTS {db}")
     client.command(
@@ -74,7 +75,7 @@ def migrate(client: Any, db: str, options: SchemaOptions | None = None) -> list[
     done = applied_versions(client, db)
     applied: list[Migration] = []
     for migration in discover():
-        if migration.version in done:
+        if migration.version in done or (upto is not None and migration.version > upto):
             continue
         log.info("applying migration %04d_%s", migration.version, migration.name)
         for statement in migration.statements(db, options):

@@ -60,3 +60,26 @@ def test_ad_kpis_sums_then_divides_and_nulls_zero_denominators(client):
     # B: no clicks, no cost -> every ratio over them is NULL, not 0 and not an error.
     assert (b["ctr"], b["cpc"], b["cr"], b["cpa"], b["roas"], b["roi"]) == (0.0, None, None, None, None, None)
     assert b["cpm"] == Decimal(0)
+
+
+def test_0002_upgrades_a_database_holding_data_in_place(client):
+    """A database at migration 0001 with rows in it: 0002 keeps every row, and clicks and conversions
+    written afterwards carry the sub-ids and external_id through the re-created views."""
+    import uuid
+    from datetime import UTC, datetime
+
+    assert [m.version for m in migrate(client, "upg", upto=1)] == [1]  # as the previous release left it
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    cols = ["event_id", "event_type", "received_at", "ad_id", "campaign_id", "source", "click_id", "clicks"]
+    client.insert("upg.events", [[str(uuid.uuid4()), "click", now, "A", "c1", "src", "clk-old", 1]], column_names=cols)
+    applied = migrate(client, "upg")
+    assert [m.version for m in applied] == [m.version for m in discover() if m.version > 1]
+    client.insert(
+        "upg.events",
+        [[str(uuid.uuid4()), "click", now, "A", "c1", "src", "clk-new", 1, "zone7", "site9", "ext-1", "v1"]],
+        column_names=[*cols, "sub1", "sub5", "external_id", "visitor_id"],
+    )
+    rows = client.query("SELECT click_id, sub1, sub5, external_id FROM upg.clicks FINAL ORDER BY click_id")
+    assert rows.result_rows == [("clk-new", "zone7", "site9", "ext-1"), ("clk-old", "", "", "")]
+    assert client.query("SELECT count() FROM upg.events").result_rows == [(2,)]
+    assert client.query("SELECT sum(clicks) FROM upg.ad_kpis").result_rows == [(2,)]
