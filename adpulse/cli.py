@@ -8,8 +8,14 @@ import logging
 import signal
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from adpulse.settings import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from adpulse.clickhouse import ClickHouseTarget
+    from schemas.migrate import Rewrite
+    from schemas.options import SchemaOptions
 
 log = logging.getLogger("adpulse")
 
@@ -61,17 +67,52 @@ def _aggregate(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _migrate(settings: Settings, args: argparse.Namespace) -> int:
-    from adpulse.clickhouse import connect, parse_target
-    from schemas.migrate import migrate
+    from adpulse.clickhouse import parse_target
+    from schemas.cluster import ClusterError, cluster_ddl, embedded_parser
+    from schemas.migrate import plan
     from schemas.options import SchemaOptions
 
     target = parse_target(settings.clickhouse_url)
-    client = connect(target, database="default")
     options = SchemaOptions(events_ttl_days=settings.events_ttl_days, dedup_window_days=settings.dedup_window_days)
-    applied = migrate(client, target.database, options)
+    if not args.cluster:
+        if args.dry_run:
+            _print_plan(plan(target.database, options))
+            return 0
+        return _run_migrations(target, options, None)
+    if target.embedded and not args.dry_run:
+        print("adpulse: --cluster needs a ClickHouse server (http or https URL), not chdb://", file=sys.stderr)
+        return 2
+    # The rewrite uses the bundled engine's parser (in memory), so a dry run needs no server.
+    parser, parser_client = embedded_parser()
+    try:
+        rewrite = cluster_ddl(target.database, args.cluster, options, parser).transform
+        if args.dry_run:
+            _print_plan(plan(target.database, options, rewrite))
+            return 0
+        return _run_migrations(target, options, rewrite)
+    except ClusterError as exc:
+        print(f"adpulse: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        parser_client.close()
+
+
+def _run_migrations(target: ClickHouseTarget, options: SchemaOptions, rewrite: Rewrite | None) -> int:
+    from adpulse.clickhouse import connect
+    from schemas.migrate import migrate
+
+    client = connect(target, database="default")
+    applied = migrate(client, target.database, options, rewrite=rewrite)
     client.close()
     print(f"migrations applied: {[f'{m.version:04d}_{m.name}' for m in applied] or 'none (up to date)'}")
     return 0
+
+
+def _print_plan(steps: list[tuple[str, list[str]]]) -> None:
+    for label, statements in steps:
+        print(f"-- {label}")
+        for statement in statements:
+            print(f"{statement.strip()};\n")
 
 
 def _topics(settings: Settings, args: argparse.Namespace) -> int:
@@ -110,7 +151,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("api", help="run the HTTP API (ADPULSE_HOST:ADPULSE_PORT)")
     sub.add_parser("aggregate", help="run an aggregator (Kafka consumer group member -> ClickHouse)")
-    sub.add_parser("migrate", help="create or upgrade the ClickHouse schema (idempotent)")
+    migrate = sub.add_parser("migrate", help="create or upgrade the ClickHouse schema (idempotent)")
+    # ClickHouse clusters (issue 12): ON CLUSTER DDL with Replicated and Distributed tables; a dry run.
+    migrate.add_argument("--cluster", metavar="NAME", help="create the schema ON CLUSTER NAME (replicated, sharded)")
+    migrate.add_argument("--dry-run", action="store_true", help="print the DDL of every migration; run nothing")
     sub.add_parser("topics", help="create the Kafka topics (idempotent)")
     sub.add_parser("bi-grants", help="print the read-only BI role's DDL for a ClickHouse server")
     sub.add_parser("schema", help="write the event JSON Schema to schemas/jsonschema/")

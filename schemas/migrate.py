@@ -19,6 +19,8 @@ from schemas import migrations
 from schemas.options import SchemaOptions
 
 log = logging.getLogger(__name__)
+# One statement in, the statements that run instead out (the cluster rewrite); default: itself.
+Rewrite = Callable[[str], list[str]]
 _MODULE = re.compile(r"^m(\d{4})_(\w+)$")
 
 
@@ -62,16 +64,53 @@ def ttl_statements(db: str, options: SchemaOptions) -> list[str]:
     ]
 
 
-def migrate(client: Any, db: str, options: SchemaOptions | None = None, *, upto: int | None = None) -> list[Migration]:
-    """Bring ``db`` up to date (or up to version ``upto``) through ``client`` (connected to any database).
-    Returns what was applied."""
-    options = options or SchemaOptions()
-    client.command(f"CREATE DATABASE IF NOT EXISTS {db}")
-    client.command(
+def bootstrap_statements(db: str) -> list[str]:
+    """The database and the table that records applied migrations."""
+    return [
+        f"CREATE DATABASE IF NOT EXISTS {db}",
         f"""CREATE TABLE IF NOT EXISTS {db}.schema_migrations (
             version UInt32, name String, applied_at DateTime64(3, 'UTC') DEFAULT now64(3)
-        ) ENGINE = ReplacingMergeTree ORDER BY version"""
-    )
+        ) ENGINE = ReplacingMergeTree ORDER BY version""",
+    ]
+
+
+def all_statements(db: str, options: SchemaOptions) -> list[str]:
+    """Every statement a migration from scratch runs, in order (what a cluster rewrite must place)."""
+    statements = bootstrap_statements(db)
+    for migration in discover():
+        statements += migration.statements(db, options)
+    return statements + ttl_statements(db, options)
+
+
+def plan(db: str, options: SchemaOptions, rewrite: Rewrite | None = None) -> list[tuple[str, list[str]]]:
+    """What ``migrate`` runs on an empty database, labelled by step (``adpulse migrate --dry-run``)."""
+    rewrite = rewrite or _verbatim
+    steps = [("bootstrap", bootstrap_statements(db))]
+    steps += [(f"{m.version:04d}_{m.name}", m.statements(db, options)) for m in discover()]
+    steps.append(("retention (every run)", ttl_statements(db, options)))
+    return [(label, [out for s in statements for out in rewrite(s)]) for label, statements in steps]
+
+
+def _verbatim(statement: str) -> list[str]:
+    return [statement]
+
+
+def migrate(
+    client: Any,
+    db: str,
+    options: SchemaOptions | None = None,
+    *,
+    upto: int | None = None,
+    rewrite: Rewrite | None = None,
+) -> list[Migration]:
+    """Bring ``db`` up to date (or up to version ``upto``) through ``client`` (connected to any database).
+    ``rewrite`` turns each statement into the statements that run instead (``schemas.cluster``); without
+    it every statement runs exactly as its migration wrote it. Returns what was applied."""
+    options = options or SchemaOptions()
+    rewrite = rewrite or _verbatim
+    for statement in bootstrap_statements(db):
+        for sql in rewrite(statement):
+            client.command(sql)
     done = applied_versions(client, db)
     applied: list[Migration] = []
     for migration in discover():
@@ -79,11 +118,13 @@ def migrate(client: Any, db: str, options: SchemaOptions | None = None, *, upto:
             continue
         log.info("applying migration %04d_%s", migration.version, migration.name)
         for statement in migration.statements(db, options):
-            client.command(statement)
+            for sql in rewrite(statement):
+                client.command(sql)
         client.insert(
             f"{db}.schema_migrations", [[migration.version, migration.name]], column_names=["version", "name"]
         )
         applied.append(migration)
     for statement in ttl_statements(db, options):
-        client.command(statement)
+        for sql in rewrite(statement):
+            client.command(sql)
     return applied
