@@ -46,12 +46,14 @@ def _aggregate(settings: Settings, args: argparse.Namespace) -> int:
     from adpulse.clickhouse import connect, parse_target
     from adpulse.clock import SystemClock
     from aggregator.consumer import Aggregator
+    from aggregator.read_own_writes import read_own_writes
     from aggregator.writer import ClickHouseStore
 
     async def main() -> None:
         target = parse_target(settings.clickhouse_url)
         client = connect(target)
-        aggregator = Aggregator(settings, ClickHouseStore(client, target.database), SystemClock())
+        store = ClickHouseStore(client, target.database, read_own_writes(settings))
+        aggregator = Aggregator(settings, store, SystemClock())
         if settings.aggregator_metrics_port:
             start_http_server(settings.aggregator_metrics_port, addr="127.0.0.1")
         stop = asyncio.Event()

@@ -6,7 +6,7 @@ nothing reads the environment after start-up.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationError, field_validator, model_validator
@@ -78,6 +78,13 @@ class Settings(BaseSettings):
     # ClickHouse retention (applied by `adpulse migrate`).
     events_ttl_days: int = Field(default=400, ge=1)
     dedup_window_days: int = Field(default=7, ge=1)
+
+    # ClickHouse clusters (issue 12): how the aggregator reads its own writes on a replicated cluster
+    # (aggregator/read_own_writes.py): off (one server), quorum (self-managed replicas; insert quorum of
+    # clickhouse_insert_quorum replicas per shard, a number >= 2 or "auto" for a majority), sequential
+    # (ClickHouse Cloud).
+    clickhouse_read_own_writes: Literal["off", "quorum", "sequential"] = "off"
+    clickhouse_insert_quorum: str = Field(default="auto", pattern=r"^(auto|[2-9]|[1-9][0-9]+)$")
 
     @field_validator("redirect_allowlist", mode="before")
     @classmethod

@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from aggregator.attribution import AdDimensions, Click, ConversionState
+from aggregator.read_own_writes import ReadOwnWrites
 from aggregator.rows import COLUMNS
 from aggregator.transform import Known, Needed
 from schemas.events import ConversionStatus
@@ -22,12 +23,14 @@ _STATE_FIELDS = (
 
 
 class ClickHouseStore:
-    def __init__(self, client: Any, database: str) -> None:
+    def __init__(self, client: Any, database: str, consistency: ReadOwnWrites | None = None) -> None:
         self._client = client
         self._db = database
+        self._consistency = consistency or ReadOwnWrites()  # settings for reading own writes on a cluster
 
     def _query(self, sql: str, **parameters: Any) -> list[Sequence[Any]]:
-        rows: list[Sequence[Any]] = self._client.query(sql, parameters=parameters).result_rows
+        result = self._client.query(sql, parameters=parameters, settings=self._consistency.lookup)
+        rows: list[Sequence[Any]] = result.result_rows
         return rows
 
     def _states(self, where: str, **parameters: Any) -> list[ConversionState]:
@@ -83,6 +86,7 @@ class ClickHouseStore:
         settings = {
             "insert_deduplication_token": token,
             "deduplicate_blocks_in_dependent_materialized_views": 1,
+            **self._consistency.insert,
         }
         await asyncio.to_thread(
             self._client.insert, f"{self._db}.events", rows, column_names=list(COLUMNS), settings=settings
