@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -14,6 +13,7 @@ from adpulse.clock import Clock, SystemClock
 from adpulse.kafka import client_options
 from adpulse.settings import Settings, load_settings
 from app import batch, click, costs, health, kpis, pixel, postback
+from app.clickhouse_link import ClickHouseLink
 from app.duplicates import DuplicateCheck
 from app.fastpixel import PixelFastPath
 from app.limits import LimitsMiddleware
@@ -38,18 +38,16 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         database=target.database,
     )
 
+    # ClickHouse down at start: the API starts anyway (/readyz says so) and connects when it comes up.
+    clickhouse = ClickHouseLink(svc, lambda: connect(target), where=target.url.split("@")[-1])
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await publisher.start(settings.topic_events, settings.events_partitions)
-        try:
-            svc.clickhouse = await asyncio.to_thread(connect, target)
-            svc.duplicates.clickhouse = svc.clickhouse
-        except Exception as exc:  # noqa: BLE001 - start anyway; /readyz reports ClickHouse as down
-            log.warning("ClickHouse at %s not reachable: %s", target.url.split("@")[-1], exc)
+        await clickhouse.start()
         yield
         await publisher.stop()
-        if svc.clickhouse is not None:
-            svc.clickhouse.close()
+        await clickhouse.stop()
 
     app = FastAPI(
         title="adpulse",
