@@ -29,6 +29,10 @@ def services():
     )
 
 
+def client_of(svc):  # read afresh: the loop sets it while the test waits
+    return svc.clickhouse
+
+
 async def test_connects_in_the_background_with_backoff_once_clickhouse_answers():
     svc = services()
     attempts: list[float] = []
@@ -43,12 +47,13 @@ async def test_connects_in_the_background_with_backoff_once_clickhouse_answers()
     link = ClickHouseLink(svc, connect, where="test", first_delay_s=0.05, max_delay_s=0.1)
     await link.start()
     assert svc.clickhouse is None  # the first attempt failed: start() does not wait
-    for _ in range(200):
-        if svc.clickhouse is not None:
+    for _ in range(500):
+        if client_of(svc) is not None:
             break
         await asyncio.sleep(0.01)
-    assert svc.clickhouse is not None and svc.duplicates.clickhouse is svc.clickhouse
-    assert svc.clickhouse.query("SELECT 1").result_rows == [(1,)]
+    client = client_of(svc)
+    assert client is not None and svc.duplicates.clickhouse is client
+    assert client.query("SELECT 1").result_rows == [(1,)]
     gaps = [b - a for a, b in itertools.pairwise(attempts)]
     assert len(attempts) == 4 and gaps[0] >= 0.045 and gaps[1] >= 0.09 and gaps[2] >= 0.09  # doubled, capped
     await link.stop()

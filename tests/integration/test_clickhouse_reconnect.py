@@ -37,7 +37,7 @@ def _stop(proc):
 
 def _poll(url, want, deadline_s, proc, log_path):
     deadline = time.monotonic() + deadline_s
-    last = None
+    last: object = None
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             pytest.fail(f"process exited: {log_path.read_text()}")
