@@ -131,11 +131,10 @@ class ClusterDDL:
             columns = [m.group(1) for line in lines if (m := _COLUMN.match(line))]
             self._tables.setdefault(match.group(3), _Table(columns, engine.group(1) if engine else ""))
         elif (match := _CREATE_MV.match(lines[0])) and match.group(4):
-            target = match.group(6)
-            for source in self._references("\n".join(lines[1:])):
-                for a, b in ((source, target), (target, source)):
-                    if a in self._tables:
-                        self._tables[a].neighbours.add(b)
+            target, source = match.group(6), self._trigger("\n".join(lines[1:]))
+            if source in self._tables and target in self._tables:
+                self._tables[source].neighbours.add(target)
+                self._tables[target].neighbours.add(source)
         elif (match := _ALTER.match(lines[0])) and match.group(2) in self._tables:
             added = re.findall(r"^    \(ADD COLUMN (?:IF NOT EXISTS )?`?(\w+)`?", "\n".join(lines), re.M)
             self._tables[match.group(2)].columns.extend(added)
@@ -165,6 +164,12 @@ class ClusterDDL:
             if match.group(1):
                 names.add(match.group(1))
         return names
+
+    def _trigger(self, select: str) -> str | None:
+        """The table whose inserts fire a materialized view: its query's top-level FROM (column 0 in
+        canonical layout), not tables it joins or reads in subqueries (those keep their placement)."""
+        found = re.search(rf"^FROM `?{self._db}`?\.`?(\w+)`?", select, re.M)
+        return found.group(1) if found else None
 
     def _to_local(self, sql: str) -> str:
         def swap(match: re.Match[str]) -> str:

@@ -175,11 +175,16 @@ def test_shapes_later_migrations_use(client, parser):
         f"INNER JOIN (SELECT click_id, any(ad_id) AS click_ad FROM {DB}.clicks GROUP BY click_id) AS c USING click_id "
         f"WHERE click_id NOT IN (SELECT click_id FROM {DB}.clicks WHERE ad_id = 'x') GROUP BY ad_id",
         f"INSERT INTO {DB}.fx_rates (day, currency, rate) VALUES ('2026-01-01', 'EUR', 1)",
+        f"CREATE TABLE IF NOT EXISTS {DB}.cost_eur (ad_id String, eur Decimal(38, 6)) "
+        "ENGINE = SummingMergeTree ORDER BY ad_id",
+        f"CREATE MATERIALIZED VIEW IF NOT EXISTS {DB}.cost_eur_mv TO {DB}.cost_eur AS "
+        f"SELECT ad_id, sum(cost * rate) AS eur FROM {DB}.events "
+        f"LEFT JOIN {DB}.fx_rates AS fx ON fx.currency = events.cost_currency GROUP BY ad_id",
         f"DROP TABLE IF EXISTS {DB}.raw_hits",
     ]
     ddl = ClusterDDL(DB, "prod", parser, [*all_statements(DB, OPTIONS), *extra])
     out = [ddl.transform(s) for s in extra]
-    for statements in out[:-2]:
+    for statements in out[:7] + out[8:-1]:
         for sql in statements:
             assert ast(client, sql), sql
     assert [s.split("\n")[0] for s in out[0]] == [
@@ -199,7 +204,10 @@ def test_shapes_later_migrations_use(client, parser):
     assert "GLOBAL NOT IN (" in out[6][0] and "\nGLOBAL INNER JOIN\n" in out[6][0]
     assert "\nLEFT JOIN adpulse.fx_rates AS fx" in out[6][0]
     assert out[7] == [extra[7]]  # data: inserted once, verbatim (formatting would drop the VALUES)
-    assert out[8] == [
+    # A view that joins reference data: its rollup follows events onto the shards, the rates stay whole.
+    assert ddl.sharded("cost_eur") and not ddl.sharded("fx_rates")
+    assert table_identifiers(client, out[9][0]) == {"adpulse.events_local", "adpulse.fx_rates"}
+    assert out[10] == [
         "DROP TABLE IF EXISTS adpulse.raw_hits ON CLUSTER prod",
         "DROP TABLE IF EXISTS adpulse.raw_hits_local ON CLUSTER prod",
     ]
