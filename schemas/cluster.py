@@ -48,6 +48,7 @@ _CREATE_DICTIONARY = re.compile(rf"^CREATE (OR REPLACE )?DICTIONARY (IF NOT EXIS
 _CREATE_DATABASE = re.compile(r"^CREATE DATABASE (IF NOT EXISTS )?`?(\w+)`?$")
 _ALTER = re.compile(rf"^ALTER TABLE {_NAME}$")
 _DROP = re.compile(rf"^DROP (TABLE|VIEW|DICTIONARY) (IF EXISTS )?{_NAME}( SYNC)?$")
+_TRUNCATE = re.compile(rf"^TRUNCATE TABLE (IF EXISTS )?{_NAME}$")
 _ENGINE = re.compile(r"^ENGINE = `?(\w+)`?(?:\((.*)\))?$")
 _COLUMN = re.compile(r"^    `(\w+)` ")  # canonical column declarations are back-quoted
 _SUBQUERY_IN = re.compile(r"(?<!GLOBAL )\b((?:NOT )?IN) \(\n")
@@ -169,6 +170,8 @@ class ClusterDDL:
         """The table whose inserts fire a materialized view: its query's top-level FROM (column 0 in
         canonical layout), not tables it joins or reads in subqueries (those keep their placement)."""
         found = re.search(rf"^FROM `?{self._db}`?\.`?(\w+)`?", select, re.M)
+        if found is None:  # FROM a subquery: the first table it reads
+            found = re.search(rf"\bFROM `?{self._db}`?\.`?(\w+)`?", select)
         return found.group(1) if found else None
 
     def _to_local(self, sql: str) -> str:
@@ -199,6 +202,10 @@ class ClusterDDL:
             out = self._alter(match, rest)
         elif match := _DROP.match(head):
             out = self._drop(match)
+        elif match := _TRUNCATE.match(head):
+            if_exists, name = match.group(1) or "", match.group(3)
+            local = name + LOCAL_SUFFIX if self.sharded(name) else name  # the data is in the local tables
+            out = [f"TRUNCATE TABLE {if_exists}{self._db}.{local}{self._on}"]
         else:
             raise ClusterError(f"no cluster form for {_first_line(statement)!r}")
         return [self._parser.format(sql) for sql in out]
