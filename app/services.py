@@ -22,7 +22,7 @@ class Services:
     redirects: RedirectPolicy
     duplicates: DuplicateCheck
     database: str
-    clickhouse: Any | None = None  # clickhouse-connect client, connected during start-up
+    clickhouse: Any | None = None  # clickhouse-connect client, set by app.clickhouse_link once ClickHouse answers
 
 
 def services(request: Request) -> Services:
