@@ -65,13 +65,16 @@ class ClickHouseParser:
 
     def __init__(self, client: Any) -> None:
         self._client = client
+        self._formatted: dict[str, str] = {}  # each statement is read twice: placement, then rewrite
 
     def format(self, sql: str) -> str:
-        try:
-            result = self._client.query("SELECT formatQuery({q:String})", parameters={"q": sql})
-        except DatabaseError as exc:  # a syntax error, reported with the statement
-            raise ClusterError(f"ClickHouse cannot parse {_first_line(sql)!r}: {exc}") from exc
-        return str(result.result_rows[0][0])
+        if sql not in self._formatted:
+            try:
+                result = self._client.query("SELECT formatQuery({q:String})", parameters={"q": sql})
+            except DatabaseError as exc:  # a syntax error, reported with the statement
+                raise ClusterError(f"ClickHouse cannot parse {_first_line(sql)!r}: {exc}") from exc
+            self._formatted[sql] = str(result.result_rows[0][0])
+        return self._formatted[sql]
 
 
 @dataclass
