@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import signal
 import sys
 from collections.abc import Sequence
 
@@ -16,21 +15,30 @@ log = logging.getLogger("adpulse")
 
 def _api(settings: Settings, args: argparse.Namespace) -> int:
     # Granian (Rust HTTP server, ASGI): about 2x uvicorn's request rate on the pixel path, measured.
+    import math
+
     from granian import Granian
     from granian.constants import Interfaces, Loops
 
-    Granian(
-        "app.main:app_from_env",  # each worker reads the same ADPULSE_* environment once at start
-        factory=True,
-        address=settings.host,
-        port=settings.port,
-        interface=Interfaces.ASGI,
-        workers=settings.workers,
-        loop=Loops.uvloop,
-        log_access=False,
-        workers_kill_timeout=15,
-        respawn_failed_workers=True,  # a worker that dies is replaced
-    ).serve()
+    from adpulse import logs
+    from adpulse.metrics_mp import multiprocess_dir
+
+    with multiprocess_dir():  # /metrics sums every worker's counters (see adpulse/metrics_mp.py)
+        Granian(
+            "app.main:app_from_env",  # each worker reads the same ADPULSE_* environment once at start
+            factory=True,
+            address=settings.host,
+            port=settings.port,
+            interface=Interfaces.ASGI,
+            workers=settings.workers,
+            loop=Loops.uvloop,
+            log_access=False,
+            log_dictconfig=logs.config(settings.log_format, settings.log_level),
+            # SIGTERM: stop accepting, finish requests, drain the publisher (ADPULSE_SHUTDOWN_TIMEOUT_S);
+            # a worker still alive a few seconds later is killed.
+            workers_kill_timeout=math.ceil(settings.shutdown_timeout_s) + 5,
+            respawn_failed_workers=True,  # a worker that dies is replaced
+        ).serve()
     return 0
 
 
@@ -39,6 +47,7 @@ def _aggregate(settings: Settings, args: argparse.Namespace) -> int:
 
     from adpulse.clickhouse import connect, parse_target
     from adpulse.clock import SystemClock
+    from adpulse.shutdown import run_until_stopped
     from aggregator.consumer import Aggregator
     from aggregator.writer import ClickHouseStore
 
@@ -48,12 +57,9 @@ def _aggregate(settings: Settings, args: argparse.Namespace) -> int:
         aggregator = Aggregator(settings, ClickHouseStore(client, target.database), SystemClock())
         if settings.aggregator_metrics_port:
             start_http_server(settings.aggregator_metrics_port, addr="127.0.0.1")
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
         log.info("aggregating %s -> %s", settings.topic_events, target.url.split("@")[-1])
-        await aggregator.run(stop)
+        # SIGTERM: finish and commit the batch within ADPULSE_SHUTDOWN_TIMEOUT_S (adpulse/shutdown.py).
+        await run_until_stopped(aggregator.run, settings.shutdown_timeout_s)
         client.close()
 
     asyncio.run(main())
@@ -122,9 +128,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     add_arguments(dev)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     if args.command == "clickhouse-dev":
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         from adpulse.devch.server import serve_args
 
         return serve_args(args)
@@ -133,6 +139,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"adpulse: {exc}", file=sys.stderr)
         return 2
+    from adpulse import logs
+
+    logs.configure(settings.log_format, settings.log_level)  # ADPULSE_LOG_FORMAT=json|text
     commands = {
         "api": _api,
         "aggregate": _aggregate,

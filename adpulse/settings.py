@@ -6,10 +6,10 @@ nothing reads the environment after start-up.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from ingest.networks import DEFAULT_NETWORK, NetworkConfig
@@ -78,6 +78,20 @@ class Settings(BaseSettings):
     # ClickHouse retention (applied by `adpulse migrate`).
     events_ttl_days: int = Field(default=400, ge=1)
     dedup_window_days: int = Field(default=7, ge=1)
+
+    # Operations (issue 12): log format and level, and how long a stopping process may take to drain
+    # (API: the publisher's queue; aggregator: its batch). Keep it well under the orchestrator's grace
+    # period (the Helm chart's terminationGracePeriodSeconds is 30).
+    log_format: Literal["text", "json"] = "text"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    shutdown_timeout_s: float = Field(default=10.0, gt=0, le=300)
+
+    @field_validator("log_format", "log_level", mode="before")
+    @classmethod
+    def _case_insensitive(cls, value: object, info: ValidationInfo) -> object:
+        if isinstance(value, str):
+            return value.strip().upper() if info.field_name == "log_level" else value.strip().lower()
+        return value
 
     @field_validator("redirect_allowlist", mode="before")
     @classmethod

@@ -18,6 +18,7 @@ from app.duplicates import DuplicateCheck
 from app.fastpixel import PixelFastPath
 from app.limits import LimitsMiddleware
 from app.redirects import RedirectPolicy
+from app.request_id import RequestIdMiddleware
 from app.services import Services
 from ingest.publisher import Publisher
 
@@ -47,7 +48,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         except Exception as exc:  # noqa: BLE001 - start anyway; /readyz reports ClickHouse as down
             log.warning("ClickHouse at %s not reachable: %s", target.url.split("@")[-1], exc)
         yield
-        await publisher.stop()
+        await publisher.stop(settings.shutdown_timeout_s)  # drain what was accepted, within the grace period
         if svc.clickhouse is not None:
             svc.clickhouse.close()
 
@@ -65,8 +66,9 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     return app
 
 
-def app_from_env() -> PixelFastPath:
+def app_from_env() -> RequestIdMiddleware:
     """The served application (``adpulse api``): the pixel's fast path in front of the FastAPI app, so
-    ``GET /i`` skips the framework entirely; everything else (lifespan included) passes through."""
+    ``GET /i`` skips the framework entirely; everything else (lifespan included) passes through.
+    Outermost, request ids (``app.request_id``) for every answer and log line."""
     app = create_app(load_settings())
-    return PixelFastPath(app, app.state.services)
+    return RequestIdMiddleware(PixelFastPath(app, app.state.services))
