@@ -56,7 +56,7 @@ def _aggregate(settings: Settings, args: argparse.Namespace) -> int:
         client = connect(target)
         aggregator = Aggregator(settings, ClickHouseStore(client, target.database), SystemClock())
         if settings.aggregator_metrics_port:
-            start_http_server(settings.aggregator_metrics_port, addr="127.0.0.1")
+            start_http_server(settings.aggregator_metrics_port, addr=settings.aggregator_metrics_host)
         log.info("aggregating %s -> %s", settings.topic_events, target.url.split("@")[-1])
         # SIGTERM: finish and commit the batch within ADPULSE_SHUTDOWN_TIMEOUT_S (adpulse/shutdown.py).
         await run_until_stopped(aggregator.run, settings.shutdown_timeout_s)
@@ -111,6 +111,26 @@ def _schema(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _healthcheck(settings: Settings, args: argparse.Namespace) -> int:
+    """For a container's HEALTHCHECK: exit 0 when the local API (or the aggregator's metrics) answers."""
+    import urllib.error
+    import urllib.request
+
+    if args.aggregator:
+        if not settings.aggregator_metrics_port:
+            print("adpulse: ADPULSE_AGGREGATOR_METRICS_PORT is not set", file=sys.stderr)
+            return 1
+        url = f"http://127.0.0.1:{settings.aggregator_metrics_port}/metrics"
+    else:
+        url = f"http://127.0.0.1:{settings.port}/healthz"
+    try:
+        with urllib.request.urlopen(url, timeout=args.timeout) as response:  # noqa: S310 - fixed loopback URL
+            return 0 if response.status == 200 else 1
+    except (urllib.error.URLError, OSError) as exc:
+        print(f"adpulse: {url}: {exc}", file=sys.stderr)
+        return 1
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="adpulse", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -121,6 +141,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub.add_parser("bi-grants", help="print the read-only BI role's DDL for a ClickHouse server")
     sub.add_parser("schema", help="write the event JSON Schema to schemas/jsonschema/")
     sub.add_parser("replay-dlq", help="re-publish dead-lettered messages to the events topic (after a fix)")
+    check = sub.add_parser("healthcheck", help="exit 0 when the local API answers /healthz (container HEALTHCHECK)")
+    check.add_argument("--aggregator", action="store_true", help="check the aggregator's metrics port instead")
+    check.add_argument("--timeout", type=float, default=2.0, help="seconds (default 2)")
     dev = sub.add_parser(
         "clickhouse-dev", help="DEVELOPMENT/TEST ONLY: serve ClickHouse's HTTP interface over the embedded engine"
     )
@@ -150,6 +173,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "replay-dlq": _replay_dlq,
         "schema": _schema,
         "bi-grants": _bi_grants,
+        "healthcheck": _healthcheck,
     }
     return commands[args.command](settings, args)
 

@@ -85,6 +85,9 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = "text"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     shutdown_timeout_s: float = Field(default=10.0, gt=0, le=300)
+    # Where the aggregator serves its metrics (with ADPULSE_AGGREGATOR_METRICS_PORT): 0.0.0.0 in a
+    # container, so Prometheus can scrape the pod.
+    aggregator_metrics_host: str = "127.0.0.1"
 
     @field_validator("log_format", "log_level", mode="before")
     @classmethod
