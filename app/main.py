@@ -66,9 +66,9 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     return app
 
 
-def app_from_env() -> RequestIdMiddleware:
+def app_from_env() -> PixelFastPath:
     """The served application (``adpulse api``): the pixel's fast path in front of the FastAPI app, so
-    ``GET /i`` skips the framework entirely; everything else (lifespan included) passes through.
-    Outermost, request ids (``app.request_id``) for every answer and log line."""
+    ``GET /i`` skips the framework entirely; everything else (lifespan included) passes through, with
+    request ids (``app.request_id``) for every answer and log line."""
     app = create_app(load_settings())
-    return RequestIdMiddleware(PixelFastPath(app, app.state.services))
+    return PixelFastPath(RequestIdMiddleware(app), app.state.services)

@@ -1,10 +1,13 @@
 """Request ids: ``X-Request-ID`` taken from the request (a proxy's or the caller's) or generated, put in
 the logging context for the whole request, and echoed on the response.
 
-A pure ASGI layer, outermost, so every answer carries the header (the pixel's fast path included) and
-every log line written while serving the request has ``request_id`` (``adpulse.logs``). A supplied id
-is kept only when it is short and plain (at most 128 characters of letters, digits and ``._:-``), so a
-caller cannot inject text into the logs; anything else is replaced by a new id.
+A pure ASGI layer around the FastAPI app, so every answer carries the header and every log line
+written while serving the request has ``request_id`` (``adpulse.logs``). A supplied id is kept only
+when it is short and plain (at most 128 characters of letters, digits and ``._:-``), so a caller cannot
+inject text into the logs; anything else is replaced by a new id.
+
+The pixel's fast path (``GET /i``, ``app.fastpixel``) stays in front of it: it logs nothing per hit,
+and an id would cost about 8 us per hit, measured, against a budget of about 25 us per hit per core.
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ import httpx
 import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer
+from aiokafka.structs import TopicPartition
 from prometheus_client.mmap_dict import MmapedDict
 
 from tests.integration.conftest import REPO, Stack, free_port
@@ -145,7 +146,7 @@ def test_json_logs_carry_the_request_id(stack, tmp_path):
         assert response.headers["x-request-id"] == rid
         generated = httpx.get(f"{api.url}/healthz").headers["x-request-id"]
         assert len(generated) == 32 and generated != rid
-        assert httpx.get(f"{api.url}/i").headers["x-request-id"]  # the pixel's fast path too
+        assert "x-request-id" not in httpx.get(f"{api.url}/i").headers  # the pixel's fast path: none, by design
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and rid not in api.log.read_text():
             time.sleep(0.2)
@@ -202,3 +203,70 @@ def test_sigterm_under_pixel_load_loses_no_answered_hit(stack, tmp_path):
     in_kafka = asyncio.run(hits_in_kafka(stack.kafka_bootstrap, marker, want=len(answered)))
     missing = set(answered) - in_kafka
     assert not missing, f"{len(missing)} of {len(answered)} answered hits not in Kafka"
+
+
+async def end_offsets(bootstrap: str) -> dict[int, int]:
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(EVENTS, p) for p in consumer.partitions_for_topic(EVENTS) or ()]
+        if not partitions:
+            await consumer.topics()  # fetch metadata
+            partitions = [TopicPartition(EVENTS, p) for p in consumer.partitions_for_topic(EVENTS) or ()]
+        return {tp.partition: offset for tp, offset in (await consumer.end_offsets(partitions)).items()}
+    finally:
+        await consumer.stop()
+
+
+async def committed_offsets(bootstrap: str, group: str, partitions: list[int]) -> dict[int, int | None]:
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        return {p: await consumer.committed(TopicPartition(EVENTS, p)) for p in partitions}
+    finally:
+        await consumer.stop()
+
+
+def test_sigterm_makes_the_aggregator_write_and_commit_its_batch(stack, tmp_path):
+    """A batch held open (60 s, 1M rows) is written and committed on SIGTERM, within the timeout."""
+    group = f"it-stop-{uuid.uuid4().hex[:8]}"
+    for i in range(20):  # something new on the topic for this group to hold
+        assert httpx.get(f"{stack.api}/i", params={"m": group, "eid": f"{group}-{i}"}).status_code == 200
+    log = tmp_path / "aggregator.log"
+    env = {
+        **stack.env,
+        "ADPULSE_KAFKA_BOOTSTRAP": stack.kafka_bootstrap,
+        "ADPULSE_CLICKHOUSE_URL": stack.clickhouse_url,
+        "ADPULSE_CONSUMER_GROUP": group,
+        "ADPULSE_BATCH_MAX_SECONDS": "60",
+        "ADPULSE_BATCH_MAX_ROWS": "1000000",
+        "ADPULSE_BATCH_MAX_BYTES": str(1024**3),
+        "ADPULSE_SHUTDOWN_TIMEOUT_S": "20",
+        "ADPULSE_LOG_FORMAT": "json",
+    }
+    with log.open("wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "adpulse.cli", "aggregate"], env=env, cwd=REPO,
+                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+    try:
+        ends = asyncio.run(end_offsets(stack.kafka_bootstrap))
+        deadline = time.monotonic() + 60
+        while "assigned partitions" not in log.read_text() and time.monotonic() < deadline:
+            assert proc.poll() is None, log.read_text()
+            time.sleep(0.3)
+        time.sleep(3)  # the consumer takes the backlog into its (open) batch
+        before = asyncio.run(committed_offsets(stack.kafka_bootstrap, group, sorted(ends)))
+        proc.send_signal(signal.SIGTERM)
+        stopped_at = time.monotonic()
+        code = proc.wait(40)
+        took = time.monotonic() - stopped_at
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(10)
+    assert code == 0, log.read_text()
+    assert took < 20 + 5
+    assert all(offset is None for offset in before.values()), before  # nothing written before the signal
+    after = asyncio.run(committed_offsets(stack.kafka_bootstrap, group, sorted(ends)))
+    assert all((after[p] or 0) >= ends[p] for p in ends), (after, ends)
+    lines = [orjson.loads(line) for line in log.read_text().splitlines() if line.strip()]
+    assert any("stopping" in line["message"] for line in lines)
