@@ -37,5 +37,6 @@ async def readyz(request: Request) -> JSONResponse:
 
 
 @router.get("/metrics", summary="Prometheus metrics (summed over all API worker processes)")
-async def metrics() -> Response:
+async def metrics(request: Request) -> Response:
+    services(request).publisher.report_pending()
     return Response(render(), media_type=CONTENT_TYPE_LATEST)

@@ -22,7 +22,7 @@ REQUESTS_REJECTED = Counter(
 )
 PUBLISH_PENDING = Gauge(
     "adpulse_publish_pending",
-    "Events handed to the producer and not yet acknowledged (sum over live workers, updated every second)",
+    "Events handed to the producer and not yet acknowledged (sum over live workers)",
     multiprocess_mode="livesum",
 )
 POSTBACK_AUTH_FAILURES = Counter(

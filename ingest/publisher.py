@@ -205,6 +205,12 @@ class Publisher:
         while True:
             await asyncio.sleep(HIT_LINGER_S)
             self._flush_hits()
+            self.report_pending()
+
+    def report_pending(self) -> None:
+        """Publish the pending count to the gauge: a plain value (callback gauges are not seen across
+        worker processes), refreshed every HIT_LINGER_S and when /metrics is read."""
+        PUBLISH_PENDING.set(self._pending)
 
     async def _drain_queue(self) -> None:
         while True:
@@ -231,7 +237,6 @@ class Publisher:
         loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(1.0)
-            PUBLISH_PENDING.set(self._pending)  # a plain value: callback gauges are not seen across workers
             stalled = loop.time() - self._last_progress > 3 * self._ack_timeout_s
             if self._producer is None or self._pending == 0 or not stalled:
                 continue
