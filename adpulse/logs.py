@@ -3,7 +3,7 @@
 The request id of the request being handled lives in a context variable (:data:`REQUEST_ID`, set by
 ``app.request_id``); a filter on the handler copies it into every record, so each log line written
 while a request is served carries it, whichever module logs. JSON lines have ``time`` (UTC, ISO 8601),
-``level``, ``logger``, ``message``, ``request_id`` when there is one, ``exc_info`` for a traceback,
+``level``, ``logger``, ``message``, ``request_id`` within a request, ``exc_info`` for a traceback,
 and any ``extra`` fields. :func:`config` is a ``logging.config.dictConfig`` dictionary, also handed
 to granian so its own lines and its worker processes use the same format.
 """
@@ -21,12 +21,17 @@ TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"
 
 
 class RequestIdFilter(logging.Filter):
-    """Adds ``request_id`` to every record (``-`` outside a request, for the text format)."""
+    """Adds ``request_id`` to every record written while a request is served."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if not hasattr(record, "request_id"):
-            record.request_id = REQUEST_ID.get() or "-"
+        rid = REQUEST_ID.get()
+        if rid is not None and not hasattr(record, "request_id"):
+            record.request_id = rid
         return True
+
+
+def text_formatter() -> logging.Formatter:
+    return logging.Formatter(TEXT_FORMAT, defaults={"request_id": "-"})  # "-" outside a request
 
 
 def json_formatter() -> logging.Formatter:
@@ -42,7 +47,7 @@ def json_formatter() -> logging.Formatter:
 
 def config(log_format: Literal["text", "json"], level: str = "INFO") -> dict[str, Any]:
     formatter: dict[str, Any] = (
-        {"()": "adpulse.logs.json_formatter"} if log_format == "json" else {"format": TEXT_FORMAT}
+        {"()": "adpulse.logs.json_formatter"} if log_format == "json" else {"()": "adpulse.logs.text_formatter"}
     )
     handler = {"class": "logging.StreamHandler", "stream": "ext://sys.stderr", "formatter": "adpulse"}
     return {

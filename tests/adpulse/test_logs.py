@@ -37,7 +37,7 @@ def test_json_lines_have_the_fields_and_the_request_id(capture):
     assert (first["level"], first["logger"], first["message"]) == ("WARNING", "adpulse.x", "refused cake")
     assert (first["request_id"], first["network"]) == ("req-1", "cake")
     assert first["time"].endswith("+00:00")  # UTC
-    assert second["request_id"] == "-"
+    assert "request_id" not in second  # outside a request
 
 
 def test_exceptions_are_one_json_line(capture):
@@ -64,3 +64,9 @@ def test_granian_loggers_use_the_same_handler():
     config = logs.config("json")
     assert config["loggers"]["_granian"]["handlers"] == ["console"]
     assert config["loggers"]["granian.access"]["propagate"] is False
+
+
+def test_text_format_outside_a_request_shows_a_dash(capture):
+    buffer = capture("text")
+    logging.getLogger("adpulse.y").info("idle")
+    assert buffer.getvalue().rstrip().endswith("INFO adpulse.y [-]: idle")
