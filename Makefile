@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install kafka-install system-deps run up stop lint test test-fast bench bench-smoke chaos chaos-short clean
+.PHONY: install kafka-install system-deps run up stop lint test test-fast bench bench-smoke chaos chaos-short clean deploy-tools
 
 install: $(STAMP)
 
@@ -20,6 +20,12 @@ kafka-install:
 
 system-deps:
 	deploy/system-deps.sh
+
+## Validators of deploy/ (helm and kubeconform from the Go module proxy, offline Kubernetes schemas);
+## built once into ~/.cache/adpulse, quick when cached.
+deploy-tools: install
+	deploy/tools.sh install
+	deploy/tools.sh schemas >/dev/null
 
 ## Install everything, start Kafka, the ClickHouse endpoint, the aggregator and the API; Ctrl-C stops all.
 run: install kafka-install
@@ -38,7 +44,7 @@ lint: install
 	$(BIN)/mypy .
 
 ## Everything needed, then ruff, mypy and the whole test suite (real Kafka, real ClickHouse).
-test: install kafka-install system-deps lint
+test: install kafka-install system-deps deploy-tools lint
 	$(BIN)/pytest
 
 test-fast: install

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import signal
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -22,21 +21,30 @@ log = logging.getLogger("adpulse")
 
 def _api(settings: Settings, args: argparse.Namespace) -> int:
     # Granian (Rust HTTP server, ASGI): about 2x uvicorn's request rate on the pixel path, measured.
+    import math
+
     from granian import Granian
     from granian.constants import Interfaces, Loops
 
-    Granian(
-        "app.main:app_from_env",  # each worker reads the same ADPULSE_* environment once at start
-        factory=True,
-        address=settings.host,
-        port=settings.port,
-        interface=Interfaces.ASGI,
-        workers=settings.workers,
-        loop=Loops.uvloop,
-        log_access=False,
-        workers_kill_timeout=15,
-        respawn_failed_workers=True,  # a worker that dies is replaced
-    ).serve()
+    from adpulse import logs
+    from adpulse.metrics_mp import multiprocess_dir
+
+    with multiprocess_dir():  # /metrics sums every worker's counters (see adpulse/metrics_mp.py)
+        Granian(
+            "app.main:app_from_env",  # each worker reads the same ADPULSE_* environment once at start
+            factory=True,
+            address=settings.host,
+            port=settings.port,
+            interface=Interfaces.ASGI,
+            workers=settings.workers,
+            loop=Loops.uvloop,
+            log_access=False,
+            log_dictconfig=logs.config(settings.log_format, settings.log_level),
+            # SIGTERM: stop accepting, finish requests, drain the publisher (ADPULSE_SHUTDOWN_TIMEOUT_S);
+            # a worker still alive a few seconds later is killed.
+            workers_kill_timeout=math.ceil(settings.shutdown_timeout_s) + 5,
+            respawn_failed_workers=True,  # a worker that dies is replaced
+        ).serve()
     return 0
 
 
@@ -45,6 +53,7 @@ def _aggregate(settings: Settings, args: argparse.Namespace) -> int:
 
     from adpulse.clickhouse import connect, parse_target
     from adpulse.clock import SystemClock
+    from adpulse.shutdown import run_until_stopped
     from aggregator.consumer import Aggregator
     from aggregator.read_own_writes import read_own_writes
     from aggregator.writer import ClickHouseStore
@@ -55,13 +64,10 @@ def _aggregate(settings: Settings, args: argparse.Namespace) -> int:
         store = ClickHouseStore(client, target.database, read_own_writes(settings))
         aggregator = Aggregator(settings, store, SystemClock())
         if settings.aggregator_metrics_port:
-            start_http_server(settings.aggregator_metrics_port, addr="127.0.0.1")
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
+            start_http_server(settings.aggregator_metrics_port, addr=settings.aggregator_metrics_host)
         log.info("aggregating %s -> %s", settings.topic_events, target.url.split("@")[-1])
-        await aggregator.run(stop)
+        # SIGTERM: finish and commit the batch within ADPULSE_SHUTDOWN_TIMEOUT_S (adpulse/shutdown.py).
+        await run_until_stopped(aggregator.run, settings.shutdown_timeout_s)
         client.close()
 
     asyncio.run(main())
@@ -148,6 +154,26 @@ def _schema(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _healthcheck(settings: Settings, args: argparse.Namespace) -> int:
+    """For a container's HEALTHCHECK: exit 0 when the local API (or the aggregator's metrics) answers."""
+    import urllib.error
+    import urllib.request
+
+    if args.aggregator:
+        if not settings.aggregator_metrics_port:
+            print("adpulse: ADPULSE_AGGREGATOR_METRICS_PORT is not set", file=sys.stderr)
+            return 1
+        url = f"http://127.0.0.1:{settings.aggregator_metrics_port}/metrics"
+    else:
+        url = f"http://127.0.0.1:{settings.port}/healthz"
+    try:
+        with urllib.request.urlopen(url, timeout=args.timeout) as response:  # noqa: S310 - fixed loopback URL
+            return 0 if response.status == 200 else 1
+    except (urllib.error.URLError, OSError) as exc:
+        print(f"adpulse: {url}: {exc}", file=sys.stderr)
+        return 1
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="adpulse", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -161,6 +187,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub.add_parser("bi-grants", help="print the read-only BI role's DDL for a ClickHouse server")
     sub.add_parser("schema", help="write the event JSON Schema to schemas/jsonschema/")
     sub.add_parser("replay-dlq", help="re-publish dead-lettered messages to the events topic (after a fix)")
+    check = sub.add_parser("healthcheck", help="exit 0 when the local API answers /healthz (container HEALTHCHECK)")
+    check.add_argument("--aggregator", action="store_true", help="check the aggregator's metrics port instead")
+    check.add_argument("--timeout", type=float, default=2.0, help="seconds (default 2)")
     dev = sub.add_parser(
         "clickhouse-dev", help="DEVELOPMENT/TEST ONLY: serve ClickHouse's HTTP interface over the embedded engine"
     )
@@ -168,9 +197,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     add_arguments(dev)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     if args.command == "clickhouse-dev":
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         from adpulse.devch.server import serve_args
 
         return serve_args(args)
@@ -179,6 +208,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"adpulse: {exc}", file=sys.stderr)
         return 2
+    from adpulse import logs
+
+    logs.configure(settings.log_format, settings.log_level)  # ADPULSE_LOG_FORMAT=json|text
     commands = {
         "api": _api,
         "aggregate": _aggregate,
@@ -187,6 +219,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "replay-dlq": _replay_dlq,
         "schema": _schema,
         "bi-grants": _bi_grants,
+        "healthcheck": _healthcheck,
     }
     return commands[args.command](settings, args)
 

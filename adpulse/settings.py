@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from ingest.networks import DEFAULT_NETWORK, NetworkConfig
@@ -85,6 +85,22 @@ class Settings(BaseSettings):
     # (ClickHouse Cloud).
     clickhouse_read_own_writes: Literal["off", "quorum", "sequential"] = "off"
     clickhouse_insert_quorum: str = Field(default="auto", pattern=r"^(auto|[2-9]|[1-9][0-9]+)$")
+    # Operations (issue 12): log format and level, and how long a stopping process may take to drain
+    # (API: the publisher's queue; aggregator: its batch). Keep it well under the orchestrator's grace
+    # period (the Helm chart's terminationGracePeriodSeconds is 30).
+    log_format: Literal["text", "json"] = "text"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    shutdown_timeout_s: float = Field(default=10.0, gt=0, le=300)
+    # Where the aggregator serves its metrics (with ADPULSE_AGGREGATOR_METRICS_PORT): 0.0.0.0 in a
+    # container, so Prometheus can scrape the pod.
+    aggregator_metrics_host: str = "127.0.0.1"
+
+    @field_validator("log_format", "log_level", mode="before")
+    @classmethod
+    def _case_insensitive(cls, value: object, info: ValidationInfo) -> object:
+        if isinstance(value, str):
+            return value.strip().upper() if info.field_name == "log_level" else value.strip().lower()
+        return value
 
     @field_validator("redirect_allowlist", mode="before")
     @classmethod

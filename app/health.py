@@ -6,8 +6,9 @@ import asyncio
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 
+from adpulse.metrics_mp import render
 from app.services import services
 
 router = APIRouter()
@@ -35,6 +36,7 @@ async def readyz(request: Request) -> JSONResponse:
     )
 
 
-@router.get("/metrics", summary="Prometheus metrics")
-async def metrics() -> Response:
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+@router.get("/metrics", summary="Prometheus metrics (summed over all API worker processes)")
+async def metrics(request: Request) -> Response:
+    services(request).publisher.report_pending()
+    return Response(render(), media_type=CONTENT_TYPE_LATEST)

@@ -18,6 +18,7 @@ from app.duplicates import DuplicateCheck
 from app.fastpixel import PixelFastPath
 from app.limits import LimitsMiddleware
 from app.redirects import RedirectPolicy
+from app.request_id import RequestIdMiddleware
 from app.services import Services
 from ingest.publisher import Publisher
 
@@ -46,7 +47,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         await publisher.start(settings.topic_events, settings.events_partitions)
         await clickhouse.start()
         yield
-        await publisher.stop()
+        await publisher.stop(settings.shutdown_timeout_s)  # drain what was accepted, within the grace period
         await clickhouse.stop()
 
     app = FastAPI(
@@ -65,6 +66,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
 
 def app_from_env() -> PixelFastPath:
     """The served application (``adpulse api``): the pixel's fast path in front of the FastAPI app, so
-    ``GET /i`` skips the framework entirely; everything else (lifespan included) passes through."""
+    ``GET /i`` skips the framework entirely; everything else (lifespan included) passes through, with
+    request ids (``app.request_id``) for every answer and log line."""
     app = create_app(load_settings())
-    return PixelFastPath(app, app.state.services)
+    return PixelFastPath(RequestIdMiddleware(app), app.state.services)

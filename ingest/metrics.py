@@ -20,7 +20,11 @@ PIXEL_DROPPED = Counter(
 REQUESTS_REJECTED = Counter(
     "adpulse_requests_rejected_total", "Requests refused with a 4xx, by endpoint and field", ["endpoint", "field"]
 )
-PUBLISH_PENDING = Gauge("adpulse_publish_pending", "Events handed to the producer and not yet acknowledged")
+PUBLISH_PENDING = Gauge(
+    "adpulse_publish_pending",
+    "Events handed to the producer and not yet acknowledged (sum over live workers)",
+    multiprocess_mode="livesum",
+)
 POSTBACK_AUTH_FAILURES = Counter(
     "adpulse_postback_auth_failures_total", "Postbacks refused for a missing or wrong network token", ["network"]
 )

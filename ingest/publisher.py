@@ -72,7 +72,6 @@ class Publisher:
     async def start(self, hit_topic: str = "", hit_partitions: int = 1) -> None:
         """Connect now if Kafka answers, else keep trying in the background (/readyz says not ready)."""
         self._hit_topic, self._hit_partitions = hit_topic, hit_partitions
-        PUBLISH_PENDING.set_function(lambda: self._pending)
         if not await self._try_connect():
             self._tasks.append(asyncio.create_task(self._reconnect_loop()))
         self._tasks.append(asyncio.create_task(self._drain_queue()))
@@ -109,11 +108,11 @@ class Publisher:
             if await self._try_connect():
                 return
 
-    async def stop(self) -> None:
-        """Deliver everything queued or in flight (bounded by the ack timeout), then close."""
+    async def stop(self, timeout_s: float | None = None) -> None:
+        """Deliver everything queued or in flight (bounded by ``timeout_s``, default the ack timeout), then close."""
         self._flush_hits()
         self._stopping = True
-        deadline = asyncio.get_running_loop().time() + self._ack_timeout_s
+        deadline = asyncio.get_running_loop().time() + (self._ack_timeout_s if timeout_s is None else timeout_s)
         while (self._queue.qsize() or self._inflight) and self._producer is not None:
             if asyncio.get_running_loop().time() > deadline:
                 break
@@ -123,6 +122,7 @@ class Publisher:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         lost = self._pending
+        PUBLISH_PENDING.set(lost)
         if lost:
             PIXEL_DROPPED.labels("shutdown").inc(lost)
             log.warning("shutting down with %d queued hits Kafka never took", lost)
@@ -205,6 +205,12 @@ class Publisher:
         while True:
             await asyncio.sleep(HIT_LINGER_S)
             self._flush_hits()
+            self.report_pending()
+
+    def report_pending(self) -> None:
+        """Publish the pending count to the gauge: a plain value (callback gauges are not seen across
+        worker processes), refreshed every HIT_LINGER_S and when /metrics is read."""
+        PUBLISH_PENDING.set(self._pending)
 
     async def _drain_queue(self) -> None:
         while True:

@@ -35,3 +35,16 @@ def test_settings_are_frozen():
     settings = load_settings()
     with pytest.raises(ValueError, match="frozen"):
         settings.port = 1  # type: ignore[misc]
+
+
+def test_operations_settings_parse_case_insensitively_and_fail_on_bad_values(monkeypatch):
+    monkeypatch.setenv("ADPULSE_LOG_FORMAT", "JSON")
+    monkeypatch.setenv("ADPULSE_LOG_LEVEL", "warning")
+    monkeypatch.setenv("ADPULSE_SHUTDOWN_TIMEOUT_S", "12.5")
+    settings = load_settings()
+    assert (settings.log_format, settings.log_level, settings.shutdown_timeout_s) == ("json", "WARNING", 12.5)
+    for name, value in (("ADPULSE_LOG_FORMAT", "xml"), ("ADPULSE_SHUTDOWN_TIMEOUT_S", "0")):
+        monkeypatch.setenv(name, value)
+        with pytest.raises(SettingsError, match=name):
+            load_settings()
+        monkeypatch.delenv(name)
