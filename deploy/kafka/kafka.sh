@@ -9,9 +9,10 @@
 #
 # Environment (defaults): KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (9093), KAFKA_DATA_DIR
 # (<repo>/.run/kafka), KAFKA_HEAP (512m, the maximum heap), KAFKA_OPTS (extra JVM options),
-# KAFKA_START_TIMEOUT (60), KAFKA_STOP_TIMEOUT (30), ADPULSE_CACHE_DIR (~/.cache/adpulse),
-# PYTHON (<repo>/.venv/bin/python, with aiokafka), JAVA_HOME (java on PATH; 17 or newer),
-# MAVEN_OPTS (passed to mvn, e.g. -Dmaven.repo.local=...). See README.md next to this file.
+# KAFKA_START_TIMEOUT (60), KAFKA_STOP_TIMEOUT (30), KAFKA_CDS (1; 0: no class-data sharing archive),
+# ADPULSE_CACHE_DIR (~/.cache/adpulse), PYTHON (<repo>/.venv/bin/python, with aiokafka), JAVA_HOME
+# (java on PATH; 17 or newer), MAVEN_OPTS (passed to mvn, e.g. -Dmaven.repo.local=...).
+# See README.md next to this file.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -20,14 +21,17 @@ version="$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$here/pom.
 cache="${ADPULSE_CACHE_DIR:-$HOME/.cache/adpulse}/kafka/$version"
 libs="$cache/libs"
 marker="$cache/.complete"
+cds_dir="$cache/cds"
 port="${KAFKA_PORT:-9092}"
 controller_port="${KAFKA_CONTROLLER_PORT:-9093}"
 data="$(realpath -m -- "${KAFKA_DATA_DIR:-$repo/.run/kafka}")"
 heap="${KAFKA_HEAP:-512m}"
 start_timeout="${KAFKA_START_TIMEOUT:-60}"
 stop_timeout="${KAFKA_STOP_TIMEOUT:-30}"
+use_cds="${KAFKA_CDS:-1}"
 python="${PYTHON:-$repo/.venv/bin/python}"
 java="${JAVA_HOME:+$JAVA_HOME/bin/}java"
+java_version="" # `java -version`, read by check_java
 pidfile="$data/kafka.pid"
 bootstrap="127.0.0.1:$port"
 
@@ -38,12 +42,25 @@ die() { printf '[kafka] error: %s\n' "$*" >&2; exit 1; }
 now() { printf '%s' "${EPOCHREALTIME//[!0-9]/}"; }
 since() { local us=$(($(now) - $1)); printf '%d.%d' $((us / 1000000)) $((us % 1000000 / 100000)); }
 
+to_mib() {
+    [[ $1 =~ ^([0-9]+)([kKmMgG]?)$ ]] || die "KAFKA_HEAP=$1: expected a size such as 512m or 1g"
+    case "${BASH_REMATCH[2]}" in
+        k | K) echo $((BASH_REMATCH[1] / 1024)) ;;
+        g | G) echo $((BASH_REMATCH[1] * 1024)) ;;
+        m | M) echo $((BASH_REMATCH[1])) ;;
+        *) echo $((BASH_REMATCH[1] / 1048576)) ;;
+    esac
+}
+
 is_port() { [[ $1 =~ ^[0-9]+$ ]] && (($1 > 0 && $1 < 65536)); }
 is_port "$port" || die "KAFKA_PORT=$port is not a port number"
 is_port "$controller_port" || die "KAFKA_CONTROLLER_PORT=$controller_port is not a port number"
 [[ $port != "$controller_port" ]] || die "KAFKA_PORT and KAFKA_CONTROLLER_PORT must differ"
 [[ -n $version ]] || die "no <kafka.version> in $here/pom.xml"
 [[ $data != *[,\\$'\n']* ]] || die "KAFKA_DATA_DIR must not contain a comma, a backslash or a newline"
+[[ $start_timeout =~ ^[0-9]+$ && $stop_timeout =~ ^[0-9]+$ ]] || die "KAFKA_START_TIMEOUT/KAFKA_STOP_TIMEOUT: whole seconds"
+heap_mib="$(to_mib "$heap")"
+((heap_mib >= 128)) || die "KAFKA_HEAP=$heap is too small (128m at least)"
 
 # --- install ------------------------------------------------------------------------------------
 
@@ -72,7 +89,7 @@ install() {
         # Swap rather than delete first: a broker already running from $libs keeps finding its jars.
         if [[ -d $libs ]]; then mv "$libs" "$old"; fi
         mv "$tmp" "$libs"
-        rm -rf "$old"
+        rm -rf "$old" "$cds_dir"  # class-data archives name the old jars
         printf '%s\n' "$want" >"$marker.tmp" && mv "$marker.tmp" "$marker"
         log "installed $(find "$libs" -name '*.jar' | wc -l) jars ($(du -sh "$libs" | cut -f1)) in $(since "$t0")s"
     fi
@@ -96,8 +113,8 @@ pid_of_file() { if [[ -f $pidfile ]]; then cat "$pidfile" 2>/dev/null || true; f
 running() { ours "$(pid_of_file)"; }
 
 # ready TIMEOUT [PID]: the broker answers a metadata request (0), did not in time (1), PID exited (2).
+check_python() { [[ -x $python ]] || die "no Python at $python (run 'make install', or set PYTHON to one with aiokafka)"; }
 ready() {
-    [[ -x $python ]] || die "no Python at $python (run 'make install', or set PYTHON to one with aiokafka)"
     "$python" "$here/kafka_ready.py" "$bootstrap" --timeout "$1" ${2:+--pid "$2"}
 }
 
@@ -120,28 +137,23 @@ render() {
     printf '%s\n' "$text"
 }
 
-to_mib() {
-    [[ $1 =~ ^([0-9]+)([kKmMgG]?)$ ]] || die "KAFKA_HEAP=$1: expected a size such as 512m or 1g"
-    case "${BASH_REMATCH[2]}" in
-        k | K) echo $((BASH_REMATCH[1] / 1024)) ;;
-        g | G) echo $((BASH_REMATCH[1] * 1024)) ;;
-        m | M) echo $((BASH_REMATCH[1])) ;;
-        *) echo $((BASH_REMATCH[1] / 1048576)) ;;
-    esac
-}
-
 check_java() {
     local line major
     command -v "$java" >/dev/null || die "java not found (Kafka $version needs Java 17 or newer)"
-    line="$("$java" -version 2>&1 | head -n1)"
+    java_version="$("$java" -version 2>&1)"
+    line="$(head -n1 <<<"$java_version")"
     major="$(sed -n 's/.*version "\([0-9]*\).*/\1/p' <<<"$line")"
     ((${major:-0} >= 17)) || die "Kafka $version needs Java 17 or newer, found: $line"
 }
 
+# The logs of the broker started last (server.log is appended to across runs; the PID file is
+# written when the broker starts).
 show_logs() {
     local f
     for f in "$data/kafka.out" "$data/server.log"; do
-        [[ -s $f ]] && { printf -- '--- last lines of %s\n' "$f"; tail -n 30 "$f"; }
+        if [[ -s $f && ($f == */kafka.out || $f -nt $pidfile) ]]; then
+            printf -- '--- last lines of %s\n' "$f" && tail -n 30 "$f"
+        fi
     done >&2
 }
 
@@ -155,11 +167,29 @@ cluster_id() {
     printf '%s' "$id"
 }
 
+# Class-data sharing: the JVM maps the classes a previous broker loaded from an archive instead of
+# loading and verifying them from the jars again (start-up about 1 s faster here). The first broker
+# without an archive records one when it exits (ArchiveClassesAtExit: its stop takes a few seconds
+# longer); `stop` keeps it only after a clean exit. One archive per JVM build; install drops them.
+cds_archive() { printf '%s/broker-%s.jsa' "$cds_dir" "$(sha256sum <<<"$java_version" | cut -c1-16)"; }
+
+# keep_cds yes|no: promote (or drop) the archive recorded by the broker that has just exited.
+keep_cds() {
+    local note="$data/cds.pending" tmp final
+    [[ -f $note ]] || return 0
+    tmp="$(<"$note")"
+    rm -f "$note"
+    final="${tmp%.partial.*}"
+    if [[ $1 == yes && -s $tmp && ! -e $final ]]; then mv -n "$tmp" "$final"; fi
+    rm -f "$tmp"
+}
+
 # --- commands -----------------------------------------------------------------------------------
 
 start() {
-    local t0 t1 t_install t_format="0.0" pid rc heap_mib jvm rendered id
+    local t0 t1 t_install t_format="0.0" pid rc jvm rendered running_config id jsa="" cds=()
     t0="$(now)"
+    check_python
     install
     t_install="$(since "$t0")"
     mkdir -p "$data"
@@ -168,9 +198,11 @@ start() {
 
     pid="$(pid_of_file)"
     if ours "$pid"; then
-        if [[ "$(cat "$data/server.properties" 2>/dev/null)" != "$rendered" ]]; then
-            die "the broker in $data (pid $pid) runs with another configuration (ports?): '$0 stop' it first"
+        running_config="$(cat "$data/server.properties" 2>/dev/null || true)"
+        if [[ "$(grep '^listeners=' <<<"$running_config")" != "$(grep '^listeners=' <<<"$rendered")" ]]; then
+            die "the broker in $data (pid $pid) listens on other ports than KAFKA_PORT=$port/KAFKA_CONTROLLER_PORT=$controller_port: '$0 stop' it first"
         fi
+        [[ $running_config == "$rendered" ]] || log "server.properties.in changed since pid $pid started: stop and start to apply it"
         if ready 0; then
             log "already running (pid $pid), bootstrap $bootstrap"
             return 0
@@ -181,7 +213,13 @@ start() {
             log "removing a stale pid file (pid ${pid:-?} is not this broker)"
             rm -f "$pidfile"
         fi
+        keep_cds no
         check_java
+        cds=()
+        if [[ $use_cds == 1 ]]; then
+            jsa="$(cds_archive)"
+            [[ -f $jsa ]] && cds=("-XX:SharedArchiveFile=$jsa")
+        fi
         for p in "$port" "$controller_port"; do
             if port_taken "$p"; then
                 die "127.0.0.1:$p is already in use by another process $(port_holder "$p"); stop it or choose free ports with KAFKA_PORT / KAFKA_CONTROLLER_PORT"
@@ -193,7 +231,7 @@ start() {
             t1="$(now)"
             id="$(cluster_id)"
             log "formatting the storage in $data/logs (cluster id $id)"
-            if ! "$java" -Xmx256m -cp "$libs/*" kafka.tools.StorageTool format --standalone -t "$id" \
+            if ! "$java" -Xmx256m "${cds[@]}" -cp "$libs/*" kafka.tools.StorageTool format --standalone -t "$id" \
                 -c "$data/server.properties" >"$data/format.out" 2>&1; then
                 cat "$data/format.out" >&2
                 die "formatting the storage failed"
@@ -201,8 +239,6 @@ start() {
             t_format="$(since "$t1")"
         fi
 
-        heap_mib="$(to_mib "$heap")"
-        ((heap_mib >= 128)) || die "KAFKA_HEAP=$heap is too small (128m at least)"
         jvm=(
             "-Xms$((heap_mib < 256 ? heap_mib : 256))m" "-Xmx${heap_mib}m" -XX:MaxMetaspaceSize=256m
             # Kafka's own G1 settings (kafka-run-class.sh); the JVM sizes GC and JIT threads to the cores.
@@ -212,6 +248,12 @@ start() {
             "-Xlog:gc*:file=$data/gc.log:time,uptime,level,tags:filecount=3,filesize=10M"
             -Djava.awt.headless=true "-Dkafka.logs.dir=$data" "-Dlog4j2.configurationFile=$here/log4j2.properties"
         )
+        if [[ $use_cds == 1 && ${#cds[@]} -eq 0 ]]; then
+            mkdir -p "$cds_dir"
+            printf '%s\n' "$jsa.partial.$$" >"$data/cds.pending"
+            cds=("-XX:ArchiveClassesAtExit=$jsa.partial.$$" "-Xlog:cds*=off") # no "class not archived" lines
+        fi
+        jvm+=("${cds[@]}")
         # shellcheck disable=SC2206 # KAFKA_OPTS is a list of JVM options, split on spaces on purpose.
         [[ -n ${KAFKA_OPTS:-} ]] && jvm+=($KAFKA_OPTS)
 
@@ -232,8 +274,9 @@ start() {
             log "ready: bootstrap $bootstrap (pid $pid) in $(since "$t0")s (install ${t_install}s, format ${t_format}s, broker $(since "$t1")s)"
             ;;
         2)
-            rm -f "$pidfile"
             show_logs
+            rm -f "$pidfile"
+            keep_cds no
             die "the broker exited during start-up"
             ;;
         *)
@@ -247,11 +290,12 @@ start() {
 }
 
 stop() {
-    local pid t0
+    local pid t0 clean i
     [[ -d $data ]] || { log "not running"; return 0; }
     lock_data
     pid="$(pid_of_file)"
     if ! ours "$pid"; then
+        keep_cds no
         if [[ -f $pidfile ]]; then
             rm -f "$pidfile"
             log "not running (removed a stale pid file)"
@@ -261,20 +305,24 @@ stop() {
         return 0
     fi
     t0="$(now)"
+    clean=yes
     kill -TERM "$pid" 2>/dev/null || true
     for ((i = 0; i < stop_timeout * 10; i++)); do pid_alive "$pid" || break; sleep 0.1; done
     if pid_alive "$pid"; then
         log "pid $pid did not shut down within ${stop_timeout}s: SIGKILL"
+        clean=no
         kill -KILL "$pid" 2>/dev/null || true
         for ((i = 0; i < 100; i++)); do pid_alive "$pid" || break; sleep 0.1; done
         pid_alive "$pid" && die "pid $pid still alive after SIGKILL"
     fi
     rm -f "$pidfile"
+    keep_cds "$clean"
     log "stopped pid $pid in $(since "$t0")s"
 }
 
 status() {
     local pid
+    check_python
     pid="$(pid_of_file)"
     if ours "$pid"; then
         if ready 0; then
