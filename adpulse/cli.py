@@ -9,6 +9,8 @@ import signal
 import sys
 from collections.abc import Sequence
 
+from aiokafka.errors import KafkaConnectionError
+
 from adpulse.settings import Settings, SettingsError, load_settings
 
 log = logging.getLogger("adpulse")
@@ -75,9 +77,13 @@ def _migrate(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _topics(settings: Settings, args: argparse.Namespace) -> int:
-    from ingest.topics import ensure_topics
+    from ingest.topics import ReplicationError, ensure_topics
 
-    created = asyncio.run(ensure_topics(settings))
+    try:
+        created = asyncio.run(ensure_topics(settings))
+    except ReplicationError as exc:
+        print(f"adpulse topics: {exc}", file=sys.stderr)
+        return 2
     print(f"topics created: {created or 'none (all exist)'}")
     return 0
 
@@ -142,7 +148,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         "schema": _schema,
         "bi-grants": _bi_grants,
     }
-    return commands[args.command](settings, args)
+    try:
+        return commands[args.command](settings, args)
+    except KafkaConnectionError as exc:  # Kafka refused us at start: say why (login, TLS, unreachable)
+        from adpulse.kafka import explain_start_failure
+
+        print(f"adpulse {args.command}: {explain_start_failure(settings, exc)}", file=sys.stderr)
+        return 3
 
 
 if __name__ == "__main__":
