@@ -28,9 +28,16 @@ cache="${ADPULSE_CACHE_DIR:-$HOME/.cache/adpulse}/kafka/$version"
 libs="$cache/libs"
 marker="$cache/.complete"
 cds_dir="$cache/cds"
-nodes="${KAFKA_NODES:-1}"
-security="${KAFKA_SECURITY:-plaintext}"
 data="$(realpath -m -- "${KAFKA_DATA_DIR:-$repo/.run/kafka}")"
+# Unset, the node count and security are those the data dir was formatted for (so `stop` after
+# `KAFKA_NODES=3 ... start` stops all three), else 1 and plaintext.
+layout_was="$(cat "$data/layout" 2>/dev/null || true)"
+nodes_was=1 security_was=plaintext
+if [[ $layout_was =~ ^nodes=([0-9]+)\ security=([a-z_]+)$ ]]; then
+    nodes_was="${BASH_REMATCH[1]}" security_was="${BASH_REMATCH[2]}"
+fi
+nodes="${KAFKA_NODES:-$nodes_was}"
+security="${KAFKA_SECURITY:-$security_was}"
 stop_timeout="${KAFKA_STOP_TIMEOUT:-30}"
 use_cds="${KAFKA_CDS:-1}"
 python="${PYTHON:-$repo/.venv/bin/python}"
