@@ -98,7 +98,8 @@ class Publisher:
         except (KafkaError, OSError) as exc:
             await producer.stop()
             # aiokafka says only "Unable to bootstrap": find out whether the broker refused our login.
-            self.problem = await diagnose(self._options) or ConnectProblem("unreachable", f"Kafka: {exc}")
+            problem = await diagnose(self._options, self._ack_timeout_s)
+            self.problem = problem or ConnectProblem("unreachable", f"Kafka at {self._bootstrap}: {exc}")
             KAFKA_CONNECT_FAILURES.labels(self.problem.kind).inc()
             if self.problem.fatal:
                 log.error("%s; retrying, but this needs a configuration fix", self.problem.message)

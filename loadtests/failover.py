@@ -166,7 +166,7 @@ def run(short: bool) -> dict[str, Any]:
     try:
         stack.up()
         cluster.note(f"stack on a {NODES}-node Kafka cluster up in {time.monotonic() - t0:.1f}s")
-        until = time.monotonic() + (24 if short else 100)
+        until = time.monotonic() + (24 if short else 150)
         senders = [threading.Thread(target=network, args=(stack.api, record, until)) for _ in range(3)]
         senders.append(threading.Thread(target=browsers, args=(stack.api, pixel_ad, record, until)))
         for thread in senders:
