@@ -63,22 +63,6 @@ class Settings(BaseSettings):
     # Pixel hits buffered in the producer before new ones are dropped (and counted).
     pixel_max_pending: int = Field(default=20_000, ge=1)
 
-    # Aggregator.
-    consumer_group: str = "adpulse-aggregator"
-    batch_max_rows: int = Field(default=20_000, ge=1)
-    batch_max_seconds: float = Field(default=0.5, gt=0, le=60)
-    batch_max_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)
-    # Prometheus metrics of an aggregator on 127.0.0.1:<port>; 0 = off.
-    aggregator_metrics_port: int = Field(default=0, ge=0, le=65535)
-    attribution_window_days: int = Field(default=30, ge=1, le=3650)
-    # Dead-letter limit: a batch of at least dlq_min_messages where more than dlq_max_ratio of the
-    # messages are invalid stops the aggregator instead of dead-lettering everything.
-    dlq_max_ratio: float = Field(default=0.5, gt=0, le=1)
-    dlq_min_messages: int = Field(default=100, ge=1)
-    # ClickHouse retention (applied by `adpulse migrate`).
-    events_ttl_days: int = Field(default=400, ge=1)
-    dedup_window_days: int = Field(default=7, ge=1)
-
     # --- Kafka security and replication (issue 12) ---
     # TLS and SASL for every Kafka client, applied by adpulse.kafka.client_options. Secrets come only
     # from the environment; SecretStr keeps the password out of logs and reprs.
@@ -110,6 +94,22 @@ class Settings(BaseSettings):
         if isinstance(value, int) and not 1 <= value <= 32:
             raise ValueError(f"expected auto or 1..32, got {value}")
         return value
+
+    # Aggregator.
+    consumer_group: str = "adpulse-aggregator"
+    batch_max_rows: int = Field(default=20_000, ge=1)
+    batch_max_seconds: float = Field(default=0.5, gt=0, le=60)
+    batch_max_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)
+    # Prometheus metrics of an aggregator on 127.0.0.1:<port>; 0 = off.
+    aggregator_metrics_port: int = Field(default=0, ge=0, le=65535)
+    attribution_window_days: int = Field(default=30, ge=1, le=3650)
+    # Dead-letter limit: a batch of at least dlq_min_messages where more than dlq_max_ratio of the
+    # messages are invalid stops the aggregator instead of dead-lettering everything.
+    dlq_max_ratio: float = Field(default=0.5, gt=0, le=1)
+    dlq_min_messages: int = Field(default=100, ge=1)
+    # ClickHouse retention (applied by `adpulse migrate`).
+    events_ttl_days: int = Field(default=400, ge=1)
+    dedup_window_days: int = Field(default=7, ge=1)
 
     @field_validator("redirect_allowlist", mode="before")
     @classmethod
