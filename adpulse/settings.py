@@ -77,7 +77,7 @@ class Settings(BaseSettings):
     kafka_key_file: FilePath | None = None
     kafka_key_password: SecretStr | None = None
     # Topic replication for `adpulse topics`: "auto" = 3 and min.insync.replicas 2 on a cluster of 3 or
-    # more brokers, else 1 and 1.
+    # more brokers, else one copy per broker and 1 (ingest/topics.py).
     kafka_replication_factor: int | Literal["auto"] = "auto"
     kafka_min_insync_replicas: int | Literal["auto"] = "auto"
 
