@@ -57,9 +57,11 @@ bench: install kafka-install system-deps
 bench-smoke: install kafka-install system-deps
 	$(BIN)/python -m loadtests.bench --smoke
 
-## Fault injection (a few minutes); `chaos-short` is the variant `make test` runs.
+## Fault injection (a few minutes); `chaos-short` is the variant `make test` runs. Then a broker of a
+## 3-node Kafka cluster killed twice under load (loadtests/failover.py; its short form runs in make test).
 chaos: install kafka-install
 	$(BIN)/python -m loadtests.chaos
+	$(BIN)/python -m loadtests.failover
 
 chaos-short: install kafka-install
 	$(BIN)/python -m loadtests.chaos --short

@@ -9,6 +9,8 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from aiokafka.errors import KafkaConnectionError
+
 from adpulse.settings import Settings, SettingsError, load_settings
 
 if TYPE_CHECKING:
@@ -124,9 +126,13 @@ def _print_plan(steps: list[tuple[str, list[str]]]) -> None:
 
 
 def _topics(settings: Settings, args: argparse.Namespace) -> int:
-    from ingest.topics import ensure_topics
+    from ingest.topics import ReplicationError, ensure_topics
 
-    created = asyncio.run(ensure_topics(settings))
+    try:
+        created = asyncio.run(ensure_topics(settings))
+    except ReplicationError as exc:
+        print(f"adpulse topics: {exc}", file=sys.stderr)
+        return 2
     print(f"topics created: {created or 'none (all exist)'}")
     return 0
 
@@ -221,7 +227,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         "bi-grants": _bi_grants,
         "healthcheck": _healthcheck,
     }
-    return commands[args.command](settings, args)
+    try:
+        return commands[args.command](settings, args)
+    except KafkaConnectionError as exc:  # Kafka refused us at start: say why (login, TLS, unreachable)
+        from adpulse.kafka import explain_start_failure
+
+        print(f"adpulse {args.command}: {explain_start_failure(settings, exc)}", file=sys.stderr)
+        return 3
 
 
 if __name__ == "__main__":

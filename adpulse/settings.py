@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic.types import FilePath, SecretStr
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from ingest.networks import DEFAULT_NETWORK, NetworkConfig
@@ -62,6 +63,38 @@ class Settings(BaseSettings):
     kafka_ack_timeout_s: float = Field(default=5.0, gt=0, le=60)
     # Pixel hits buffered in the producer before new ones are dropped (and counted).
     pixel_max_pending: int = Field(default=20_000, ge=1)
+
+    # --- Kafka security and replication (issue 12) ---
+    # TLS and SASL for every Kafka client, applied by adpulse.kafka.client_options. Secrets come only
+    # from the environment; SecretStr keeps the password out of logs and reprs.
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
+    kafka_username: str | None = Field(default=None, min_length=1)
+    kafka_password: SecretStr | None = None
+    # PEM CA bundle that signed the brokers' certificates; unset = the system's trusted CAs.
+    kafka_ca_file: FilePath | None = None
+    # Client certificate and key (PEM) for mutual TLS; the key may be encrypted with kafka_key_password.
+    kafka_cert_file: FilePath | None = None
+    kafka_key_file: FilePath | None = None
+    kafka_key_password: SecretStr | None = None
+    # Topic replication for `adpulse topics`: "auto" = 3 and min.insync.replicas 2 on a cluster of 3 or
+    # more brokers, else one copy per broker and 1 (ingest/topics.py).
+    kafka_replication_factor: int | Literal["auto"] = "auto"
+    kafka_min_insync_replicas: int | Literal["auto"] = "auto"
+
+    @model_validator(mode="after")
+    def _check_kafka_security(self) -> Settings:
+        problem = kafka_security_problem(self)
+        if problem:
+            raise ValueError(problem)
+        return self
+
+    @field_validator("kafka_replication_factor", "kafka_min_insync_replicas")
+    @classmethod
+    def _check_replication(cls, value: int | str) -> int | str:
+        if isinstance(value, int) and not 1 <= value <= 32:
+            raise ValueError(f"expected auto or 1..32, got {value}")
+        return value
 
     # Aggregator.
     consumer_group: str = "adpulse-aggregator"
@@ -163,6 +196,61 @@ def load_settings(**overrides: object) -> Settings:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         problems = "; ".join(
-            f"ADPULSE_{'_'.join(str(p) for p in err['loc']).upper()}: {err['msg']}" for err in exc.errors()
+            f"ADPULSE_{'_'.join(str(p) for p in err['loc']).upper()}: {err['msg']}" if err["loc"] else err["msg"]
+            for err in exc.errors()
         )
         raise SettingsError(f"invalid configuration: {problems}") from exc
+
+
+_SASL = ("SASL_PLAINTEXT", "SASL_SSL")
+_TLS = ("SSL", "SASL_SSL")
+
+
+def kafka_security_problem(settings: Settings) -> str | None:
+    """What is inconsistent in the Kafka security settings (naming the variables), or None."""
+    protocol = settings.kafka_security_protocol
+    where = f"ADPULSE_KAFKA_SECURITY_PROTOCOL={protocol}"
+    if protocol in _SASL:
+        missing = [
+            name
+            for name, value in (
+                ("ADPULSE_KAFKA_SASL_MECHANISM", settings.kafka_sasl_mechanism),
+                ("ADPULSE_KAFKA_USERNAME", settings.kafka_username),
+                ("ADPULSE_KAFKA_PASSWORD", settings.kafka_password),
+            )
+            if value is None
+        ]
+        if missing:
+            return f"{where} needs {', '.join(missing)}"
+    else:
+        given = [
+            name
+            for name, value in (
+                ("ADPULSE_KAFKA_SASL_MECHANISM", settings.kafka_sasl_mechanism),
+                ("ADPULSE_KAFKA_USERNAME", settings.kafka_username),
+                ("ADPULSE_KAFKA_PASSWORD", settings.kafka_password),
+            )
+            if value is not None
+        ]
+        if given:
+            return f"{', '.join(given)} set but {where} does not authenticate (use SASL_SSL or SASL_PLAINTEXT)"
+    if protocol not in _TLS:
+        given = [
+            name
+            for name, value in (
+                ("ADPULSE_KAFKA_CA_FILE", settings.kafka_ca_file),
+                ("ADPULSE_KAFKA_CERT_FILE", settings.kafka_cert_file),
+                ("ADPULSE_KAFKA_KEY_FILE", settings.kafka_key_file),
+            )
+            if value is not None
+        ]
+        if given:
+            return f"{', '.join(given)} set but {where} does not use TLS (use SSL or SASL_SSL)"
+    if (settings.kafka_cert_file is None) != (settings.kafka_key_file is None):
+        return "ADPULSE_KAFKA_CERT_FILE and ADPULSE_KAFKA_KEY_FILE go together (mutual TLS needs both)"
+    if settings.kafka_key_password is not None and settings.kafka_key_file is None:
+        return "ADPULSE_KAFKA_KEY_PASSWORD set without ADPULSE_KAFKA_KEY_FILE"
+    rf, isr = settings.kafka_replication_factor, settings.kafka_min_insync_replicas
+    if isinstance(rf, int) and isinstance(isr, int) and isr > rf:
+        return f"ADPULSE_KAFKA_MIN_INSYNC_REPLICAS={isr} exceeds ADPULSE_KAFKA_REPLICATION_FACTOR={rf}"
+    return None

@@ -30,10 +30,11 @@ async def readyz(request: Request) -> JSONResponse:
         except (TimeoutError, OSError):
             clickhouse = False
     ready = kafka and clickhouse
-    return JSONResponse(
-        {"status": "ready" if ready else "not_ready", "kafka": kafka, "clickhouse": clickhouse},
-        status_code=200 if ready else 503,
-    )
+    body: dict[str, object] = {"status": "ready" if ready else "not_ready", "kafka": kafka, "clickhouse": clickhouse}
+    problem = svc.publisher.problem
+    if not kafka and problem is not None:
+        body["kafka_error"] = problem.message  # e.g. "Kafka authentication failed at ...": never a secret
+    return JSONResponse(body, status_code=200 if ready else 503)
 
 
 @router.get("/metrics", summary="Prometheus metrics (summed over all API worker processes)")

@@ -8,7 +8,9 @@
 #
 # Everything listens on 127.0.0.1. Environment (defaults): ADPULSE_RUN_DIR (<repo>/.run),
 # KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (9093), CLICKHOUSE_DEV_PORT (8123), ADPULSE_PORT (8000),
-# ADPULSE_REDIRECT_ALLOWLIST (localhost,127.0.0.1), PYTHON (<repo>/.venv/bin/python).
+# ADPULSE_REDIRECT_ALLOWLIST (localhost,127.0.0.1), PYTHON (<repo>/.venv/bin/python); KAFKA_SECURITY
+# (plaintext; sasl_ssl) and KAFKA_NODES (1; 3) reach deploy/kafka/kafka.sh, whose client.env (bootstrap
+# servers and, with sasl_ssl, the SASL user, password and CA file) every adpulse process then reads.
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -21,7 +23,6 @@ export PYTHON="$python"
 ch_port="${CLICKHOUSE_DEV_PORT:-8123}"
 export ADPULSE_HOST="${ADPULSE_HOST:-127.0.0.1}"
 export ADPULSE_PORT="${ADPULSE_PORT:-8000}"
-export ADPULSE_KAFKA_BOOTSTRAP="127.0.0.1:$KAFKA_PORT"
 export ADPULSE_CLICKHOUSE_URL="${ADPULSE_CLICKHOUSE_URL:-http://default:@127.0.0.1:$ch_port/adpulse}"
 export ADPULSE_REDIRECT_ALLOWLIST="${ADPULSE_REDIRECT_ALLOWLIST:-localhost,127.0.0.1}"
 
@@ -72,6 +73,10 @@ stop() {
 up() {
     mkdir -p "$run_dir"
     "$repo/deploy/kafka/kafka.sh" start
+    set -a  # ADPULSE_KAFKA_BOOTSTRAP and the security settings of the broker just started
+    # shellcheck source=/dev/null
+    . "$KAFKA_DATA_DIR/client.env"
+    set +a
     start clickhouse "$python" -m adpulse.cli clickhouse-dev --path "$run_dir/clickhouse-data" --host 127.0.0.1 --port "$ch_port" --readonly-user bi
     wait_http "http://127.0.0.1:$ch_port/ping" 60 clickhouse "$run_dir/clickhouse.pid"
     "$python" -m adpulse.cli topics
@@ -82,7 +87,7 @@ up() {
     cat <<EOT
 [stack] ready:
   API (pixel /i, click /c, postback /postback, KPIs /v1/kpis)  http://$ADPULSE_HOST:$ADPULSE_PORT
-  Kafka bootstrap                                              127.0.0.1:$KAFKA_PORT
+  Kafka bootstrap ($ADPULSE_KAFKA_SECURITY_PROTOCOL)                    $ADPULSE_KAFKA_BOOTSTRAP
   ClickHouse HTTP (development/test only, embedded engine)     http://127.0.0.1:$ch_port  database adpulse
   logs and PIDs                                                $run_dir
 EOT

@@ -32,3 +32,8 @@ DUPLICATE_CHECKS_SKIPPED = Counter(
     "adpulse_duplicate_checks_skipped_total",
     "Postbacks answered without asking ClickHouse whether they were duplicates (busy or slow); still counted once",
 )
+KAFKA_CONNECT_FAILURES = Counter(
+    "adpulse_kafka_connect_failures_total",
+    "Failed attempts to connect the producer to Kafka, by reason (authentication, tls, unreachable)",
+    ["reason"],
+)

@@ -25,7 +25,8 @@ import orjson
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
-from ingest.metrics import EVENTS_PUBLISHED, PIXEL_DROPPED, PUBLISH_FAILURES, PUBLISH_PENDING
+from adpulse.kafka import ConnectProblem, diagnose
+from ingest.metrics import EVENTS_PUBLISHED, KAFKA_CONNECT_FAILURES, PIXEL_DROPPED, PUBLISH_FAILURES, PUBLISH_PENDING
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,9 @@ log = logging.getLogger(__name__)
 Outgoing = tuple[str, bytes, bytes | None, int | None, int, str]
 HIT_BATCH = 500
 HIT_LINGER_S = 0.005
+# Retrying a refused login (wrong password, certificate) cannot succeed until someone fixes the
+# configuration or the broker's users: back off up to this, logging and counting every attempt.
+FATAL_RETRY_MAX_S = 30.0
 
 
 class PublishUnavailable(RuntimeError):
@@ -68,6 +72,7 @@ class Publisher:
         self._tasks: list[asyncio.Task[None]] = []
         self._connected = asyncio.Event()
         self._stopping = False
+        self.problem: ConnectProblem | None = None  # why the last connection attempt failed (for /readyz)
 
     async def start(self, hit_topic: str = "", hit_partitions: int = 1) -> None:
         """Connect now if Kafka answers, else keep trying in the background (/readyz says not ready)."""
@@ -90,9 +95,17 @@ class Publisher:
         try:
             await producer.start()
         except (KafkaError, OSError) as exc:
-            log.warning("Kafka at %s not reachable yet: %s", self._bootstrap, exc)
             await producer.stop()
+            # aiokafka says only "Unable to bootstrap": find out whether the broker refused our login.
+            problem = await diagnose(self._options, self._ack_timeout_s)
+            self.problem = problem or ConnectProblem("unreachable", f"Kafka at {self._bootstrap}: {exc}")
+            KAFKA_CONNECT_FAILURES.labels(self.problem.kind).inc()
+            if self.problem.fatal:
+                log.error("%s; retrying, but this needs a configuration fix", self.problem.message)
+            else:
+                log.warning("Kafka at %s not reachable yet: %s", self._bootstrap, exc)
             return False
+        self.problem = None
         self._producer = producer
         self._last_progress = asyncio.get_running_loop().time()
         if self._hit_topic:
@@ -103,10 +116,13 @@ class Publisher:
         return True
 
     async def _reconnect_loop(self) -> None:
+        delay = self._reconnect_interval_s
         while True:
-            await asyncio.sleep(self._reconnect_interval_s)
+            await asyncio.sleep(delay)
             if await self._try_connect():
                 return
+            fatal = self.problem is not None and self.problem.fatal
+            delay = min(delay * 2, FATAL_RETRY_MAX_S) if fatal else self._reconnect_interval_s
 
     async def stop(self, timeout_s: float | None = None) -> None:
         """Deliver everything queued or in flight (bounded by ``timeout_s``, default the ack timeout), then close."""

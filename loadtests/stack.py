@@ -30,6 +30,7 @@ def free_port() -> int:
 class Stack:
     run_dir: Path
     env: dict[str, str] = field(default_factory=dict)
+    extra_env: dict[str, str] = field(default_factory=dict)  # e.g. a Kafka cluster: KAFKA_NODES, ports
     api: str = ""
     clickhouse_url: str = ""
     metrics_url: str = ""
@@ -45,6 +46,7 @@ class Stack:
             "ADPULSE_REDIRECT_ALLOWLIST": "shop.example.com",
             "ADPULSE_AGGREGATOR_METRICS_PORT": str(metrics),
             "ADPULSE_PIXEL_MAX_PENDING": "200000",
+            **self.extra_env,
         }
         self.api = f"http://127.0.0.1:{ports['ADPULSE_PORT']}"
         self.clickhouse_url = f"http://default:@127.0.0.1:{ports['CLICKHOUSE_DEV_PORT']}/adpulse"

@@ -198,3 +198,33 @@ def test_start_refuses_a_port_taken_by_another_process(broker: Broker) -> None:
     assert time.monotonic() - t0 < 30
     assert not (broker.data_dir / "kafka.pid").exists()
     assert brokers_for(broker.data_dir) == []
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"KAFKA_NODES": "0"}, "KAFKA_NODES=0: expected 1 to 9"),
+        ({"KAFKA_NODES": "three"}, "KAFKA_NODES=three"),
+        ({"KAFKA_SECURITY": "tls"}, "KAFKA_SECURITY=tls: expected plaintext or sasl_ssl"),
+        ({"KAFKA_NODES": "3", "KAFKA_PORT": "1,2"}, "KAFKA_PORT=1,2: expected one port, or 3 comma-separated ports"),
+        ({"KAFKA_NODES": "3", "KAFKA_PORT": "9100", "KAFKA_CONTROLLER_PORT": "9102"}, "every port must differ"),
+        ({"KAFKA_NODES": "3", "KAFKA_PORT": "1,2,x"}, "'x' is not a port number"),
+    ],
+)
+def test_bad_cluster_or_security_settings_fail_before_anything_starts(tmp_path: Path, env, message) -> None:
+    full = {**os.environ, "KAFKA_DATA_DIR": str(tmp_path / "kafka"), **env}
+    result = subprocess.run([SCRIPT, "start"], env=full, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 1
+    assert message in result.stderr
+    assert not (tmp_path / "kafka").exists()
+
+
+def test_a_data_dir_keeps_its_layout(broker: Broker) -> None:
+    """Formatted for one node in PLAINTEXT, it is not started as SASL_SSL (its SCRAM users would be missing)."""
+    broker.data_dir.mkdir(parents=True)
+    (broker.data_dir / "layout").write_text("nodes=1 security=plaintext\n")
+    result = subprocess.run([SCRIPT, "start"], env={**broker.env, "KAFKA_SECURITY": "sasl_ssl"}, capture_output=True,
+                            text=True, timeout=60)  # fmt: skip
+    assert result.returncode == 1
+    assert "formatted as 'nodes=1 security=plaintext', not 'nodes=1 security=sasl_ssl'" in result.stderr
+    assert brokers_for(broker.data_dir) == []
