@@ -1,4 +1,4 @@
-"""The ``adpulse`` command: api, aggregate, migrate, topics, clickhouse-dev."""
+"""The ``adpulse`` command: api, aggregate, migrate, topics, deliver, redeliver, clickhouse-dev."""
 
 from __future__ import annotations
 
@@ -105,6 +105,61 @@ def _schema(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+# --- Conversions delivered onward (issue 13) ---
+def _deliver(settings: Settings, args: argparse.Namespace) -> int:
+    import random
+
+    import httpx
+    from prometheus_client import start_http_server
+
+    from adpulse.clickhouse import connect, parse_target
+    from adpulse.clock import SystemClock
+    from deliver.consumer import Deliverer
+    from deliver.store import DeliveryStore
+
+    async def main() -> None:
+        target = parse_target(settings.clickhouse_url)
+        client = connect(target)
+        if settings.deliver_metrics_port:
+            start_http_server(settings.deliver_metrics_port, addr="127.0.0.1")
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        timeout = httpx.Timeout(settings.deliver_timeout_s)
+        async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as http:
+            deliverer = Deliverer(
+                settings,
+                DeliveryStore(client, target.database),
+                SystemClock(),
+                http,
+                random.Random(),  # noqa: S311 - jitter, not crypto
+            )
+            log.info("delivering %s (group %s)", settings.topic_deliveries, settings.deliver_group)
+            await deliverer.run(stop)
+        client.close()
+
+    asyncio.run(main())
+    return 0
+
+
+def _redeliver(settings: Settings, args: argparse.Namespace) -> int:
+    from adpulse.clickhouse import connect, parse_target
+    from adpulse.clock import SystemClock
+    from deliver.redeliver import redeliver
+    from deliver.store import DeliveryStore
+
+    target = parse_target(settings.clickhouse_url)
+    client = connect(target)
+    store = DeliveryStore(client, target.database)
+    requeued = redeliver(store, SystemClock().now_ms(), keys=args.key, target=args.target, state=args.state)
+    client.close()
+    for delivery in requeued:
+        print(f"{delivery.key} {delivery.target} {delivery.network}/{delivery.conversion_key} {delivery.status}")
+    print(f"requeued: {len(requeued)}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="adpulse", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -115,6 +170,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub.add_parser("bi-grants", help="print the read-only BI role's DDL for a ClickHouse server")
     sub.add_parser("schema", help="write the event JSON Schema to schemas/jsonschema/")
     sub.add_parser("replay-dlq", help="re-publish dead-lettered messages to the events topic (after a fix)")
+    sub.add_parser("deliver", help="deliver conversions onward (postbacks, Meta, TikTok, GA4); own consumer group")
+    again = sub.add_parser("redeliver", help="re-queue chosen deliveries (dead letters by default)")
+    again.add_argument("--key", action="append", default=[], help="idempotency key (repeatable)")
+    again.add_argument("--target", default="", help="only this target, e.g. source:propellerads or meta:123")
+    again.add_argument("--state", default="dead", choices=("dead", "sent", "pending", "skipped"))
     dev = sub.add_parser(
         "clickhouse-dev", help="DEVELOPMENT/TEST ONLY: serve ClickHouse's HTTP interface over the embedded engine"
     )
@@ -141,6 +201,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "replay-dlq": _replay_dlq,
         "schema": _schema,
         "bi-grants": _bi_grants,
+        "deliver": _deliver,
+        "redeliver": _redeliver,
     }
     return commands[args.command](settings, args)
 

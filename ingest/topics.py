@@ -5,6 +5,7 @@
 | adpulse.events   | ADPULSE_EVENTS_PARTITIONS (6) | click id, else ad id          | 7 days    |
 | adpulse.rejects  | 1                            | none                         | 7 days    |
 | adpulse.dlq      | 1                            | original topic/partition     | 30 days   |
+| adpulse.deliveries | ADPULSE_EVENTS_PARTITIONS  | network + conversion key     | 7 days    |
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ def topic_specs(settings: Settings) -> list[NewTopic]:
         ),
         NewTopic(settings.topic_rejects, 1, 1, topic_configs={"retention.ms": str(7 * _DAY_MS)}),
         NewTopic(settings.topic_dlq, 1, 1, topic_configs={"retention.ms": str(30 * _DAY_MS)}),
+        NewTopic(  # issue 13: conversions to deliver onward (aggregator/outbox.py)
+            settings.topic_deliveries, settings.events_partitions, 1, topic_configs={"retention.ms": str(7 * _DAY_MS)}
+        ),
     ]
 
 
