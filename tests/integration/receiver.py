@@ -34,6 +34,7 @@ class Receiver:
     timeout_s: float = 1.5
     delays: dict[str, float] = field(default_factory=dict)  # per path prefix: every answer waits
     requests: list[Received] = field(default_factory=list)
+    base: str = ""  # set from start()
     _used: dict[tuple[str, str], int] = field(default_factory=lambda: defaultdict(int))
     _lock: threading.Lock = field(default_factory=threading.Lock)
 

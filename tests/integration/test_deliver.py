@@ -72,14 +72,14 @@ def receiver() -> Iterator[Receiver]:
         delays={"/slow/": 0.5},
         timeout_s=TIMEOUT_S,
     )
-    rx.base = rx.start()  # type: ignore[attr-defined]
+    rx.base = rx.start()
     yield rx
     rx.stop()
 
 
 @pytest.fixture(scope="module")
 def deliver(stack: Stack, receiver: Receiver) -> Iterator[Deliver]:
-    base = receiver.base  # type: ignore[attr-defined]
+    base = receiver.base
     postbacks = {
         "itpop": {"url": f"{base}/ok/itpop?cid={{external_id}}&z={{sub1}}&tx={{txid}}&st={{status}}&p={{payout}}"
                   f"&cur={{currency}}&key={SECRET}", "payout_percent": 50},
@@ -214,10 +214,12 @@ def test_a_permanent_refusal_is_dead_lettered_and_redelivered_on_request(stack, 
 
     def dead() -> list[Any]:
         with stack.clickhouse() as ch:
-            return ch.query(
-                "SELECT key, attempts FROM adpulse.delivery_dead_letters WHERE conversion_key = {k:String}",
-                parameters={"k": txid},
-            ).result_rows
+            return list(
+                ch.query(
+                    "SELECT key, attempts FROM adpulse.delivery_dead_letters WHERE conversion_key = {k:String}",
+                    parameters={"k": txid},
+                ).result_rows
+            )
 
     rows = wait_for(dead)
     assert len(rows) == 1 and rows[0][1] == 1
