@@ -13,7 +13,7 @@ from adpulse.clickhouse import connect, parse_target
 from adpulse.clock import Clock, SystemClock
 from adpulse.kafka import client_options
 from adpulse.settings import Settings, load_settings
-from app import batch, click, costs, health, kpis, pixel, postback
+from app import batch, click, costs, exports, health, kpis, pixel, postback
 from app.duplicates import DuplicateCheck
 from app.fastpixel import PixelFastPath
 from app.limits import LimitsMiddleware
@@ -59,7 +59,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.services = svc
-    for module in (pixel, click, postback, batch, costs, kpis, health):
+    for module in (pixel, click, postback, batch, costs, kpis, exports, health):
         app.include_router(module.router)
     app.add_middleware(LimitsMiddleware, browser_answer=pixel.browser_answer)
     return app
