@@ -108,8 +108,11 @@ def test_0003_upgrades_a_database_holding_data_at_0002_in_place(client):
          Decimal(30), "EUR", 1, "default", "T2"],
     ]  # fmt: skip
     client.insert("upg3.events", old, column_names=cols)
-    client.insert("upg3.cost_imports", [["B", "c2", "src", "day", now.replace(hour=0), Decimal(7), ""]],
-                  column_names=["ad_id", "campaign_id", "source", "granularity", "period_start", "cost", "currency"])
+    client.insert(
+        "upg3.cost_imports",
+        [["B", "c2", "src", "day", now.replace(hour=0), Decimal(7), ""]],
+        column_names=["ad_id", "campaign_id", "source", "granularity", "period_start", "cost", "currency"],
+    )
     before = client.query("SELECT ad_id, impressions, clicks, conversions, cost FROM upg3.ad_kpis ORDER BY ad_id")
 
     assert [m.version for m in migrate(client, "upg3")] == [3]
