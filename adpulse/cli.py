@@ -67,7 +67,12 @@ def _migrate(settings: Settings, args: argparse.Namespace) -> int:
 
     target = parse_target(settings.clickhouse_url)
     client = connect(target, database="default")
-    options = SchemaOptions(events_ttl_days=settings.events_ttl_days, dedup_window_days=settings.dedup_window_days)
+    options = SchemaOptions(
+        events_ttl_days=settings.events_ttl_days,
+        dedup_window_days=settings.dedup_window_days,
+        reporting_currency=settings.reporting_currency,
+        fx_max_age_days=settings.fx_max_age_days,
+    )
     applied = migrate(client, target.database, options)
     client.close()
     print(f"migrations applied: {[f'{m.version:04d}_{m.name}' for m in applied] or 'none (up to date)'}")
@@ -160,6 +165,32 @@ def _redeliver(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _fx_import(settings: Settings, args: argparse.Namespace) -> int:
+    """Issue 9: load an ECB reference-rates file as cross rates into the reporting currency."""
+    from pathlib import Path
+
+    from adpulse.clickhouse import connect, parse_target
+    from adpulse.fx.ecb import EcbFormatError, cross_rates, parse
+    from adpulse.fx.rates import FxStore
+
+    try:
+        ecb = parse(Path(args.file).read_bytes())
+    except (OSError, EcbFormatError) as exc:
+        print(f"adpulse fx-import: {args.file}: {exc}", file=sys.stderr)
+        return 2
+    rates = list(cross_rates(ecb, settings.reporting_currency))
+    if not rates:
+        print(f"adpulse fx-import: the file quotes no {settings.reporting_currency} rate", file=sys.stderr)
+        return 2
+    target = parse_target(settings.clickhouse_url)
+    client = connect(target)
+    stored = FxStore(client, target.database).upsert(rates)
+    client.close()
+    days = sorted({rate.day for rate in rates})
+    print(f"fx rates into {settings.reporting_currency}: {stored} stored, {len(days)} days ({days[0]}..{days[-1]})")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="adpulse", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -175,6 +206,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     again.add_argument("--key", action="append", default=[], help="idempotency key (repeatable)")
     again.add_argument("--target", default="", help="only this target, e.g. source:propellerads or meta:123")
     again.add_argument("--state", default="dead", choices=("dead", "sent", "pending", "skipped"))
+    fx = sub.add_parser(
+        "fx-import", help="load an ECB eurofxref file (CSV, XML or ZIP) as rates into the reporting currency"
+    )
+    fx.add_argument("file", help="eurofxref.csv, eurofxref-hist.csv, eurofxref-daily.xml, eurofxref-hist.xml, or a ZIP")
     dev = sub.add_parser(
         "clickhouse-dev", help="DEVELOPMENT/TEST ONLY: serve ClickHouse's HTTP interface over the embedded engine"
     )
@@ -203,6 +238,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "bi-grants": _bi_grants,
         "deliver": _deliver,
         "redeliver": _redeliver,
+        "fx-import": _fx_import,
     }
     return commands[args.command](settings, args)
 

@@ -106,6 +106,11 @@ class Settings(BaseSettings):
     deliver_concurrency: int = Field(default=16, ge=1, le=512)
     deliver_metrics_port: int = Field(default=0, ge=0, le=65535)
 
+    # Reporting currency and FX rates (issue 9): every amount is converted into reporting_currency when
+    # KPIs are read, at the rate of its UTC day or the latest earlier one at most fx_max_age_days old.
+    reporting_currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
+    fx_max_age_days: int = Field(default=7, ge=0, le=3650)
+
     @field_validator("redirect_allowlist", mode="before")
     @classmethod
     def _parse_allowlist(cls, value: object) -> object:

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import subprocess
@@ -14,13 +13,14 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import orjson
 import pytest
-from aiokafka import AIOKafkaProducer
 
 from tests.integration.conftest import REPO, Stack
+from tests.integration.kafka_read import find
 from tests.integration.receiver import Receiver
 
 pytestmark = pytest.mark.integration
@@ -117,26 +117,17 @@ def deliver(stack: Stack, receiver: Receiver) -> Iterator[Deliver]:
     process.stop()
 
 
-async def _produce(bootstrap: str, events: list[dict[str, Any]]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
-    await producer.start()
-    try:
-        for event in events:
-            await producer.send_and_wait("adpulse.events", orjson.dumps(event), key=event["click_id"].encode())
-    finally:
-        await producer.stop()
-
-
 def click(stack: Stack, source: str, **fields: str) -> tuple[str, int]:
-    """A click as /c publishes it (sub-ids and external_id: the issue 9 contract), straight onto Kafka."""
-    click_id, now_ms = uuid.uuid4().hex, int(time.time() * 1000)
-    event = {
-        "event_id": uuid.uuid4().hex, "event_type": "click", "received_at_ms": now_ms, "click_id": click_id,
-        "source": source, "medium": "push", "ad_id": f"ad-{source}", "campaign_id": f"cmp-{source}",
-        "url": "https://shop.example.com/lp", "user_agent": "Mozilla/5.0 (it)", "client_ip": "203.0.113.0", **fields,
-    }  # fmt: skip
-    asyncio.run(_produce(stack.kafka_bootstrap, [event]))
-    return click_id, now_ms
+    """A click through the real /c (sub-ids, external_id, platform click ids, vid); returns its click id and
+    the time the API received it (read back from Kafka)."""
+    params = {"url": "https://shop.example.com/lp", "utm_source": source, "utm_medium": "push",
+              "ad_id": f"ad-{source}", "campaign_id": f"cmp-{source}", **fields}  # fmt: skip
+    response = httpx.get(f"{stack.api}/c", params=params, headers={"User-Agent": "Mozilla/5.0 (it)"})
+    assert response.status_code == 302, response.text
+    click_id = parse_qs(urlsplit(response.headers["location"]).query)["click_id"][0]
+    found = find(stack.kafka_bootstrap, "adpulse.events", lambda e: e.get("click_id") == click_id)
+    assert found and found[0]["event_type"] == "click"
+    return click_id, int(found[0]["received_at_ms"])
 
 
 def postback(stack: Stack, click_id: str, txid: str, status: str = "approved", payout: str = "10") -> None:
@@ -235,7 +226,7 @@ def test_a_permanent_refusal_is_dead_lettered_and_redelivered_on_request(stack, 
 def test_platform_payloads_carry_their_dedup_ids(stack, receiver, deliver):
     click_id, click_ms = click(
         stack, "itads", fbclid="IwAR-Case-Kept", ttclid="E.C.P.tt1", external_id="user-9",
-        visitor_id="GA1.1.111222333.1700000000",
+        vid="GA1.1.111222333.1700000000",
     )  # fmt: skip
     txid = f"T-{uuid.uuid4().hex[:10]}"
     postback(stack, click_id, txid, payout="19.99")
