@@ -7,6 +7,7 @@ import random
 
 import httpx
 import pytest
+from prometheus_client import REGISTRY
 
 from deliver.sender import Outcome, Sender
 from deliver.store import DEAD, PENDING, SENT, Delivery
@@ -60,9 +61,15 @@ def answer(status: int, headers: dict[str, str] | None = None, text: str = "ok")
     return httpx.MockTransport(lambda r: httpx.Response(status, headers=headers, text=text))
 
 
+def sent_count() -> float:
+    return REGISTRY.get_sample_value("adpulse_deliveries_sent_total", {"kind": "source"}) or 0.0
+
+
 def test_success_is_sent_with_the_idempotency_key_and_logged_without_secrets() -> None:
     item = delivery()
+    before = sent_count()
     outcome, seen = attempt(answer(200, text="accepted"), item)
+    assert sent_count() == before + 1
     assert outcome.delivery.state == SENT and outcome.delivery.attempts == 1
     assert seen[0].headers["Idempotency-Key"] == item.key
     assert str(seen[0].url) == "https://s.example/pb?cid=ext-42&key=src-secret"
@@ -72,7 +79,9 @@ def test_success_is_sent_with_the_idempotency_key_and_logged_without_secrets() -
 
 
 def test_server_error_is_retried_within_the_first_delay() -> None:
+    retried = REGISTRY.get_sample_value("adpulse_deliveries_retried_total", {"kind": "source"}) or 0.0
     outcome, _ = attempt(answer(500), delivery())
+    assert REGISTRY.get_sample_value("adpulse_deliveries_retried_total", {"kind": "source"}) == retried + 1
     new = outcome.delivery
     assert new.state == PENDING and new.attempts == 1 and new.first_attempt_ms == NOW_MS
     assert NOW_MS + 5_000 <= new.next_ms <= NOW_MS + 10_000
