@@ -12,7 +12,7 @@ from adpulse.settings import Settings
 from deliver import backoff, metrics
 from deliver.message import Conversion
 from deliver.store import DEAD, PENDING, SENT, Attempt, Delivery
-from deliver.targets import TargetGone, render
+from deliver.targets import Undeliverable, render
 
 EXCERPT_CHARS = 500
 _RETRYABLE = frozenset({408, 425, 429})
@@ -65,7 +65,7 @@ class Sender:
             if not 200 <= code < 300:
                 error = f"HTTP {code}"
                 permanent = 400 <= code < 500 and code not in _RETRYABLE
-        except TargetGone as exc:
+        except Undeliverable as exc:
             error, permanent = str(exc), True
         except httpx.HTTPError as exc:
             error = scrub(f"{type(exc).__name__}: {exc}", self._secrets)[:EXCERPT_CHARS]

@@ -24,7 +24,11 @@ class Planned:
     skip: str = ""  # why it is not sent (logged), else ''
 
 
-class TargetGone(LookupError):
+class Undeliverable(ValueError):
+    """The delivery can never succeed as it stands (dead-lettered at once, not retried)."""
+
+
+class TargetGone(Undeliverable):
     """The target was removed from the configuration since the delivery was planned."""
 
 
@@ -78,6 +82,8 @@ def render(target: str, conversion: Conversion, settings: Settings) -> Request:
     if kind == "ga4":
         found_ga4 = pick_target(settings.ga4, conversion.source, conversion.campaign_id)
         if found_ga4 is not None and found_ga4.measurement_id == name:
-            request = ga4.request(conversion, found_ga4, settings.ga4_base_url)
-            return request
+            problems = ga4.validate(ga4.payload(conversion, found_ga4))["validationMessages"]
+            if problems:  # GA's collect endpoint would answer 204 and drop it silently
+                raise Undeliverable(f"GA4 validation: {problems[0]['fieldPath']}: {problems[0]['description']}")
+            return ga4.request(conversion, found_ga4, settings.ga4_base_url)
     raise TargetGone(f"{target} is no longer configured for source {conversion.source!r}")

@@ -51,3 +51,13 @@ def test_render_refuses_a_target_no_longer_configured() -> None:
     with pytest.raises(TargetGone):
         render("source:gone", conversion(), CONFIG)
     assert render("meta:111111", conversion(), CONFIG).url.endswith("/111111/events?access_token=meta-token-1")
+
+
+def test_a_ga4_payload_failing_validation_is_undeliverable() -> None:
+    import pytest
+
+    from deliver.targets import Undeliverable
+
+    config = settings(ga4={"propeller": {"measurement_id": "G-ABC123", "api_secret": "ga-secret-1"}})
+    with pytest.raises(Undeliverable, match="currency"):
+        render("ga4:G-ABC123", conversion(currency="eur"), config)
