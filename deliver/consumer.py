@@ -24,6 +24,7 @@ from typing import Any
 
 import httpx
 from aiokafka import AIOKafkaConsumer
+from aiokafka.errors import CommitFailedError
 from pydantic import ValidationError
 
 from adpulse.clock import Clock
@@ -64,8 +65,11 @@ class Deliverer:
             while not stop.is_set():
                 records = await self._consumer.getmany(timeout_ms=200, max_records=500)
                 if records:
-                    await self.accept(records)
-                    await self._consumer.commit()
+                    await self._accept_until_stored(records, stop)
+                    try:
+                        await self._consumer.commit()
+                    except CommitFailedError as exc:  # a rebalance: the next owner re-reads, keys dedupe
+                        log.warning("offset commit failed (%s); the messages will be read again", exc)
                 if sender.done():
                     sender.result()  # a failure of the send loop ends the run
         finally:
@@ -73,6 +77,20 @@ class Deliverer:
             self._wake.set()
             await asyncio.gather(sender, return_exceptions=True)
             await self._consumer.stop()
+
+    async def _accept_until_stored(self, records: dict[Any, list[Any]], stop: asyncio.Event) -> None:
+        """Store the batch's deliveries, retrying while ClickHouse is unavailable (nothing is skipped)."""
+        delay = 0.5
+        while True:
+            try:
+                await self.accept(records)
+                return
+            except Exception as exc:
+                if stop.is_set():
+                    raise
+                log.warning("storing deliveries failed (%s); retrying in %.1fs", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
 
     async def accept(self, records: dict[Any, list[Any]]) -> int:
         """Store the new deliveries of these messages; returns how many were new."""
