@@ -83,7 +83,7 @@ class Receiver:
         self._server.server_close()
 
     def _answer(self, item: Received) -> tuple[int, dict[str, str], float]:
-        prefix = next((p for p in self.scripts if item.path.startswith(p)), None)
+        prefix = next((p for p in (*self.scripts, *self.delays) if item.path.startswith(p)), None)
         key = item.headers.get("idempotency-key", "")
         with self._lock:
             index = self._used[(prefix or "", key)]
