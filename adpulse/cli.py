@@ -1,4 +1,4 @@
-"""The ``adpulse`` command: api, aggregate, migrate, topics, clickhouse-dev."""
+"""The ``adpulse`` command: api, aggregate, migrate, topics, deliver, redeliver, clickhouse-dev."""
 
 from __future__ import annotations
 
@@ -83,7 +83,12 @@ def _migrate(settings: Settings, args: argparse.Namespace) -> int:
     from schemas.options import SchemaOptions
 
     target = parse_target(settings.clickhouse_url)
-    options = SchemaOptions(events_ttl_days=settings.events_ttl_days, dedup_window_days=settings.dedup_window_days)
+    options = SchemaOptions(
+        events_ttl_days=settings.events_ttl_days,
+        dedup_window_days=settings.dedup_window_days,
+        reporting_currency=settings.reporting_currency,
+        fx_max_age_days=settings.fx_max_age_days,
+    )
     if not args.cluster:
         if args.dry_run:
             _print_plan(plan(target.database, options))
@@ -180,6 +185,85 @@ def _healthcheck(settings: Settings, args: argparse.Namespace) -> int:
         return 1
 
 
+# --- Conversions delivered onward (issue 13) ---
+def _deliver(settings: Settings, args: argparse.Namespace) -> int:
+    import random
+
+    import httpx
+    from prometheus_client import start_http_server
+
+    from adpulse.clickhouse import connect, parse_target
+    from adpulse.clock import SystemClock
+    from adpulse.shutdown import run_until_stopped
+    from deliver.consumer import Deliverer
+    from deliver.store import DeliveryStore
+
+    async def main() -> None:
+        target = parse_target(settings.clickhouse_url)
+        client = connect(target)
+        if settings.deliver_metrics_port:
+            start_http_server(settings.deliver_metrics_port, addr="127.0.0.1")
+        timeout = httpx.Timeout(settings.deliver_timeout_s)
+        async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as http:
+            deliverer = Deliverer(
+                settings,
+                DeliveryStore(client, target.database),
+                SystemClock(),
+                http,
+                random.Random(),  # noqa: S311 - jitter, not crypto
+            )
+            log.info("delivering %s (group %s)", settings.topic_deliveries, settings.deliver_group)
+            # SIGTERM: finish the sends in hand within ADPULSE_SHUTDOWN_TIMEOUT_S (adpulse/shutdown.py).
+            await run_until_stopped(deliverer.run, settings.shutdown_timeout_s)
+        client.close()
+
+    asyncio.run(main())
+    return 0
+
+
+def _redeliver(settings: Settings, args: argparse.Namespace) -> int:
+    from adpulse.clickhouse import connect, parse_target
+    from adpulse.clock import SystemClock
+    from deliver.redeliver import redeliver
+    from deliver.store import DeliveryStore
+
+    target = parse_target(settings.clickhouse_url)
+    client = connect(target)
+    store = DeliveryStore(client, target.database)
+    requeued = redeliver(store, SystemClock().now_ms(), keys=args.key, target=args.target, state=args.state)
+    client.close()
+    for delivery in requeued:
+        print(f"{delivery.key} {delivery.target} {delivery.network}/{delivery.conversion_key} {delivery.status}")
+    print(f"requeued: {len(requeued)}")
+    return 0
+
+
+def _fx_import(settings: Settings, args: argparse.Namespace) -> int:
+    """Issue 9: load an ECB reference-rates file as cross rates into the reporting currency."""
+    from pathlib import Path
+
+    from adpulse.clickhouse import connect, parse_target
+    from adpulse.fx.ecb import EcbFormatError, cross_rates, parse
+    from adpulse.fx.rates import FxStore
+
+    try:
+        ecb = parse(Path(args.file).read_bytes())
+    except (OSError, EcbFormatError) as exc:
+        print(f"adpulse fx-import: {args.file}: {exc}", file=sys.stderr)
+        return 2
+    rates = list(cross_rates(ecb, settings.reporting_currency))
+    if not rates:
+        print(f"adpulse fx-import: the file quotes no {settings.reporting_currency} rate", file=sys.stderr)
+        return 2
+    target = parse_target(settings.clickhouse_url)
+    client = connect(target)
+    stored = FxStore(client, target.database).upsert(rates)
+    client.close()
+    days = sorted({rate.day for rate in rates})
+    print(f"fx rates into {settings.reporting_currency}: {stored} stored, {len(days)} days ({days[0]}..{days[-1]})")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="adpulse", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -196,6 +280,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     check = sub.add_parser("healthcheck", help="exit 0 when the local API answers /healthz (container HEALTHCHECK)")
     check.add_argument("--aggregator", action="store_true", help="check the aggregator's metrics port instead")
     check.add_argument("--timeout", type=float, default=2.0, help="seconds (default 2)")
+    sub.add_parser("deliver", help="deliver conversions onward (postbacks, Meta, TikTok, GA4); own consumer group")
+    again = sub.add_parser("redeliver", help="re-queue chosen deliveries (dead letters by default)")
+    again.add_argument("--key", action="append", default=[], help="idempotency key (repeatable)")
+    again.add_argument("--target", default="", help="only this target, e.g. source:propellerads or meta:123")
+    again.add_argument("--state", default="dead", choices=("dead", "sent", "pending", "skipped"))
+    fx = sub.add_parser(
+        "fx-import", help="load an ECB eurofxref file (CSV, XML or ZIP) as rates into the reporting currency"
+    )
+    fx.add_argument("file", help="eurofxref.csv, eurofxref-hist.csv, eurofxref-daily.xml, eurofxref-hist.xml, or a ZIP")
     dev = sub.add_parser(
         "clickhouse-dev", help="DEVELOPMENT/TEST ONLY: serve ClickHouse's HTTP interface over the embedded engine"
     )
@@ -226,6 +319,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "schema": _schema,
         "bi-grants": _bi_grants,
         "healthcheck": _healthcheck,
+        "deliver": _deliver,
+        "redeliver": _redeliver,
+        "fx-import": _fx_import,
     }
     try:
         return commands[args.command](settings, args)

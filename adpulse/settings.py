@@ -13,6 +13,7 @@ from pydantic import Field, ValidationError, ValidationInfo, field_validator, mo
 from pydantic.types import FilePath, SecretStr
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from deliver.config import GA4Target, MetaTarget, SourcePostback, TikTokTarget
 from ingest.networks import DEFAULT_NETWORK, NetworkConfig
 
 
@@ -134,6 +135,37 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return value.strip().upper() if info.field_name == "log_level" else value.strip().lower()
         return value
+
+    # --- Conversions delivered onward (issue 13; README "Conversions delivered onward") ---
+    # Postback templates per traffic source (JSON; unknown macros refuse the configuration).
+    source_postbacks: dict[str, SourcePostback] = Field(default_factory=dict)
+    # Ad platforms, keyed by source or "campaign:<id>" (JSON; tokens only from here, the environment).
+    meta_capi: dict[str, MetaTarget] = Field(default_factory=dict)
+    tiktok_events: dict[str, TikTokTarget] = Field(default_factory=dict)
+    ga4: dict[str, GA4Target] = Field(default_factory=dict)
+    # Base URLs of the platforms (tests point them at a local receiver).
+    meta_base_url: str = "https://graph.facebook.com/v21.0"
+    tiktok_base_url: str = "https://business-api.tiktok.com/open_api/v1.3"
+    ga4_base_url: str = "https://www.google-analytics.com"
+    # Meta refuses events older than 7 days: older ones are not sent (logged as skipped).
+    meta_max_event_age_days: int = Field(default=7, ge=1, le=7)
+    topic_deliveries: str = "adpulse.deliveries"
+    deliver_group: str = "adpulse-deliver"
+    # Retries: exponential backoff with jitter from deliver_retry_first_s (the first retry comes within
+    # it), each wait capped at deliver_retry_max_s, given up (dead letter) deliver_give_up_s after the
+    # first attempt. Retry-After is honoured within those bounds.
+    deliver_retry_first_s: float = Field(default=10.0, gt=0, le=30)
+    deliver_retry_max_s: float = Field(default=3600.0, gt=0, le=86_400)
+    deliver_give_up_s: float = Field(default=86_400.0, gt=0, le=7 * 86_400)
+    deliver_timeout_s: float = Field(default=10.0, gt=0, le=120)
+    deliver_poll_s: float = Field(default=1.0, gt=0, le=60)
+    deliver_concurrency: int = Field(default=16, ge=1, le=512)
+    deliver_metrics_port: int = Field(default=0, ge=0, le=65535)
+
+    # Reporting currency and FX rates (issue 9): every amount is converted into reporting_currency when
+    # KPIs are read, at the rate of its UTC day or the latest earlier one at most fx_max_age_days old.
+    reporting_currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
+    fx_max_age_days: int = Field(default=7, ge=0, le=3650)
 
     @field_validator("redirect_allowlist", mode="before")
     @classmethod

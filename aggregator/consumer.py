@@ -24,7 +24,7 @@ from aiokafka.structs import TopicPartition
 from adpulse.clock import Clock
 from adpulse.kafka import client_options
 from adpulse.settings import Settings
-from aggregator import metrics
+from aggregator import metrics, outbox
 from aggregator.batch import Batch
 from aggregator.processor import DroppedHit, InvalidMessage, RejectedHit, decode_all
 from aggregator.transform import build, needed
@@ -169,12 +169,18 @@ class Aggregator:
             )
         await self._dead_letter(batch)
         output = None
+        published = False
         delay = 0.1
         while True:
             try:
                 if output is None:
                     known = await self._store.lookup(needed(batch.events))
                     output = build(batch.events, known, self._window_ms)
+                if not published:
+                    # Issue 13 outbox: conversions to deliver onward, published before the insert (see
+                    # aggregator/outbox.py for why not after). One call; re-wire into the step chain as is.
+                    await outbox.publish(self._dlq, self._settings.topic_deliveries, batch.events, output.rows)
+                    published = True
                 started = self._clock.monotonic()
                 await self._store.insert(output.rows, batch.dedup_token())
                 break

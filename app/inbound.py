@@ -10,7 +10,9 @@ from starlette.requests import Request
 from ingest import normalize as norm
 from ingest.errors import FieldError
 from ingest.hits import HitContext
+from ingest.presets import flatten
 from ingest.query import parse_params
+from ingest.visitor import from_cookie_header
 
 
 def query(request: Request) -> dict[str, str]:
@@ -30,6 +32,7 @@ def context(request: Request, now_ms: int, *, trust_forwarded: bool) -> HitConte
         user_agent=headers.get("user-agent", "")[:512],
         client_ip=norm.truncate_ip(ip),
         referrer=headers.get("referer", "")[:2048],
+        visitor_cookie=from_cookie_header(headers.get("cookie", "")),
     )
 
 
@@ -48,15 +51,19 @@ def scalar_object(value: Any, field: str) -> dict[str, str]:
     return params
 
 
-async def body_params(request: Request) -> dict[str, str]:
-    """Form (urlencoded) or JSON object body as parameters; empty body -> {}."""
+async def body_params(request: Request, *, nested: bool = False) -> dict[str, str]:
+    """Form (urlencoded) or JSON object body as parameters; empty body -> {}. ``nested``: a JSON body
+    may nest objects and lists, read as dotted paths (``data.purchase.transaction``)."""
     body = await request.body()
     if not body.strip():
         return {}
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "application/json":
         try:
-            return scalar_object(orjson.loads(body), "body")
+            document = orjson.loads(body)
+            if nested and isinstance(document, dict):
+                return flatten(document)
+            return scalar_object(document, "body")
         except orjson.JSONDecodeError:
             raise FieldError("body", "not valid JSON") from None
     if content_type in ("application/x-www-form-urlencoded", "text/plain", ""):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -10,9 +11,11 @@ from fastapi import FastAPI
 
 from adpulse.clickhouse import connect, parse_target
 from adpulse.clock import Clock, SystemClock
+from adpulse.fx import staleness
+from adpulse.fx.rates import FxStore
 from adpulse.kafka import client_options
 from adpulse.settings import Settings, load_settings
-from app import batch, click, costs, health, kpis, pixel, postback
+from app import batch, click, costs, exports, fxrates, health, kpis, pixel, postback
 from app.clickhouse_link import ClickHouseLink
 from app.duplicates import DuplicateCheck
 from app.fastpixel import PixelFastPath
@@ -46,7 +49,20 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await publisher.start(settings.topic_events, settings.events_partitions)
         await clickhouse.start()
+        # Issue 9: the stale-FX-rate metric, refreshed in the background (once ClickHouse is connected).
+        stop_fx = asyncio.Event()
+        fx_task = asyncio.create_task(
+            staleness.run(
+                lambda: FxStore(svc.clickhouse, svc.database) if svc.clickhouse is not None else None,
+                svc.clock,
+                settings.fx_max_age_days,
+                settings.reporting_currency,
+                stop_fx,
+            )
+        )
         yield
+        stop_fx.set()
+        await fx_task
         await publisher.stop(settings.shutdown_timeout_s)  # drain what was accepted, within the grace period
         await clickhouse.stop()
 
@@ -58,7 +74,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.services = svc
-    for module in (pixel, click, postback, batch, costs, kpis, health):
+    for module in (pixel, click, postback, batch, costs, kpis, fxrates, exports, health):
         app.include_router(module.router)
     app.add_middleware(LimitsMiddleware, browser_answer=pixel.browser_answer)
     return app

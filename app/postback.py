@@ -53,13 +53,18 @@ async def _handle(request: Request, network: str, path_token: str | None) -> Res
     config = svc.settings.networks.get(network)
     if config is None:
         return JSONResponse({"error": "unknown_network", "field": "network", "reason": network[:64]}, 404)
+    preset = config.preset_rules
     try:
         params = inbound.query(request)
         if request.method == "POST":
-            params.update(await inbound.body_params(request))
+            params.update(await inbound.body_params(request, nested=preset is not None))
     except FieldError as exc:
         return rejected("/postback", exc)
-    refusal = _refusal(request, config, path_token or params.pop("token", None), svc.settings.trust_forwarded)
+    token = path_token or params.pop("token", None)
+    if preset is not None:  # the network's own names, status words and secret (ingest/presets.py)
+        token = token or preset.token(request.headers, params)
+        params = preset.translate(params)
+    refusal = _refusal(request, config, token, svc.settings.trust_forwarded)
     if refusal is not None:
         field, reason = refusal
         POSTBACK_AUTH_FAILURES.labels(network).inc()

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The local stack on one machine: Kafka (KRaft, from Maven Central), the development ClickHouse HTTP
-# endpoint over the embedded engine, topics, migrations, the aggregator and the API.
+# endpoint over the embedded engine, topics, migrations, the aggregator and the API (and `adpulse deliver`
+# when ADPULSE_SOURCE_POSTBACKS, _META_CAPI, _TIKTOK_EVENTS or _GA4 is set).
 #
 #   deploy/stack.sh up      start everything in the background, wait until /readyz, print addresses
 #   deploy/stack.sh run     up, then stay in the foreground; Ctrl-C stops everything it started
@@ -83,6 +84,10 @@ up() {
     "$python" -m adpulse.cli migrate
     start aggregator "$python" -m adpulse.cli aggregate
     start api "$python" -m adpulse.cli api
+    # Conversions delivered onward (issue 13): only when a delivery target is configured.
+    if [[ -n "${ADPULSE_SOURCE_POSTBACKS:-}${ADPULSE_META_CAPI:-}${ADPULSE_TIKTOK_EVENTS:-}${ADPULSE_GA4:-}" ]]; then
+        start deliver "$python" -m adpulse.cli deliver
+    fi
     wait_http "http://$ADPULSE_HOST:$ADPULSE_PORT/readyz" 60 api "$run_dir/api.pid"
     cat <<EOT
 [stack] ready:
@@ -94,6 +99,7 @@ EOT
 }
 
 down() {
+    stop deliver
     stop api
     stop aggregator
     stop clickhouse

@@ -3,7 +3,7 @@
 Configured with ``ADPULSE_NETWORKS`` (JSON), for example::
 
     {"cake": {"token": "s3cret", "statuses": {"1": "approved", "2": "pending", "3": "rejected"}},
-     "impact": {"token": "t0ken"}}
+     "impact": {"token": "t0ken"}, "hotmart": {"preset": "hotmart", "token": "the-hottok-value"}}
 
 The network ``default`` always exists (used by ``/postback`` without a network); it needs a token
 only when ``ADPULSE_POSTBACK_TOKEN`` is set.
@@ -18,6 +18,7 @@ import re
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from ingest.presets import PRESETS, Preset
 from schemas.events import ConversionStatus
 
 DEFAULT_NETWORK = "default"
@@ -34,6 +35,19 @@ class NetworkConfig(BaseModel):
     hmac_secret: str | None = Field(default=None, min_length=16, max_length=256)
     # Source addresses (CIDRs) the network's servers post from; empty = any.
     allowed_ips: list[str] = Field(default_factory=list)
+    # A known network's names, status words and secret header (ingest/presets.py), e.g. "hotmart".
+    preset: str | None = None
+
+    @field_validator("preset")
+    @classmethod
+    def _check_preset(cls, value: str | None) -> str | None:
+        if value is not None and value not in PRESETS:
+            raise ValueError(f"unknown preset {value!r}; known: {', '.join(sorted(PRESETS))}")
+        return value
+
+    @property
+    def preset_rules(self) -> Preset | None:
+        return PRESETS[self.preset] if self.preset else None
 
     @field_validator("allowed_ips")
     @classmethod
@@ -68,4 +82,7 @@ class NetworkConfig(BaseModel):
         return given is not None and hmac.compare_digest(self.token.encode(), given.encode())
 
     def status_words(self) -> dict[str, ConversionStatus]:
-        return {word.strip().lower(): status for word, status in self.statuses.items()}
+        """The preset's status words, then the configured ones (which win)."""
+        words = dict(self.preset_rules.statuses) if self.preset_rules else {}
+        words.update({word.strip().lower(): status for word, status in self.statuses.items()})
+        return words

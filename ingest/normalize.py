@@ -16,7 +16,11 @@ MONEY_QUANTUM = Decimal("0.000001")
 CURRENCIES = frozenset(c.code for c in iso4217.Currency)
 CLICK_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.~-]{0,127}$")
 # Macros a network left unresolved: {clickid}, [txid], %%SUBID%%, ${payout}, #sub_id#.
-MACRO = re.compile(r"\{[A-Za-z_][\w.:-]*\}|\[[A-Za-z_][\w.:-]*\]|%%[\w.:-]+%%|\$\{[\w.:-]+\}|#[A-Za-z_][\w.:-]*#")
+# Unresolved macros of the networks: {x}, [x], %%x%%, ${x}, #x#, Awin's !!!x!!!, Rakuten's <x>.
+MACRO = re.compile(
+    r"\{[A-Za-z_][\w.:-]*\}|\[[A-Za-z_][\w.:-]*\]|%%[\w.:-]+%%|\$\{[\w.:-]+\}|#[A-Za-z_][\w.:-]*#"
+    r"|!!![A-Za-z_]\w*!!!|<[a-z_][a-z0-9_]*>"
+)
 
 # utm_source: lower-cased, "www."/"m." and a trailing domain suffix of well-known platforms folded.
 SOURCE_ALIASES = {

@@ -5,6 +5,7 @@
 | adpulse.events   | ADPULSE_EVENTS_PARTITIONS (6) | click id, else ad id          | 7 days    |
 | adpulse.rejects  | 1                            | none                         | 7 days    |
 | adpulse.dlq      | 1                            | original topic/partition     | 30 days   |
+| adpulse.deliveries | ADPULSE_EVENTS_PARTITIONS  | network + conversion key     | 7 days    |
 
 Replication (ADPULSE_KAFKA_REPLICATION_FACTOR / ADPULSE_KAFKA_MIN_INSYNC_REPLICAS, default "auto"): from
 the brokers the cluster has when the topics are created, up to 3 copies, and min.insync.replicas 2 once
@@ -52,6 +53,7 @@ def topic_specs(settings: Settings, replicas: int = 1, min_insync: int = 1) -> l
         spec(settings.topic_events, settings.events_partitions, 7),
         spec(settings.topic_rejects, 1, 7),
         spec(settings.topic_dlq, 1, 30),
+        spec(settings.topic_deliveries, settings.events_partitions, 7),  # issue 13: aggregator/outbox.py
     ]
 
 

@@ -52,6 +52,10 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
                 "cake": {"token": "cake-secret-1", "statuses": {"2": "pending"}},
                 "signed": {"hmac_secret": "signed-network-secret"},
                 "office": {"allowed_ips": ["10.0.0.0/8"]},
+                # issue 13: inbound presets (tests/integration/test_presets.py)
+                **{name: {"preset": name} for name in ("awin", "cj", "rakuten", "tradedoubler", "impact", "tune")},
+                "everflow": {"preset": "everflow"},
+                "hotmart": {"preset": "hotmart", "token": "hotmart-hottok-1"},
             }
         ).decode(),
         "ADPULSE_BATCH_MAX_SECONDS": "0.2",

@@ -1,0 +1,1 @@
+"""Conversions delivered onward: postbacks to traffic sources and the ad platforms' conversion APIs."""
