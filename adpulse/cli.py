@@ -105,6 +105,27 @@ def _schema(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _dashboard_hash(args: argparse.Namespace) -> int:
+    """Print a password hash for ADPULSE_DASHBOARD_USERS (password from the terminal, or stdin when piped)."""
+    import getpass
+
+    from adpulse.passwords import make_hash
+
+    if sys.stdin.isatty():
+        password = getpass.getpass("password: ")
+        if getpass.getpass("again: ") != password:
+            print("adpulse: the passwords differ", file=sys.stderr)
+            return 2
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    if len(password) < 8:
+        print("adpulse: use a password of at least 8 characters", file=sys.stderr)
+        return 2
+    encoded = make_hash(password)
+    print(f"{args.user}:{encoded}" if args.user else encoded)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="adpulse", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -115,6 +136,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub.add_parser("bi-grants", help="print the read-only BI role's DDL for a ClickHouse server")
     sub.add_parser("schema", help="write the event JSON Schema to schemas/jsonschema/")
     sub.add_parser("replay-dlq", help="re-publish dead-lettered messages to the events topic (after a fix)")
+    hasher = sub.add_parser(
+        "dashboard-hash", help="hash a password for ADPULSE_DASHBOARD_USERS (from the terminal or stdin)"
+    )
+    hasher.add_argument("--user", help="print user:hash, ready for ADPULSE_DASHBOARD_USERS")
     dev = sub.add_parser(
         "clickhouse-dev", help="DEVELOPMENT/TEST ONLY: serve ClickHouse's HTTP interface over the embedded engine"
     )
@@ -124,6 +149,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
+    if args.command == "dashboard-hash":
+        return _dashboard_hash(args)
     if args.command == "clickhouse-dev":
         from adpulse.devch.server import serve_args
 
