@@ -67,7 +67,12 @@ def _migrate(settings: Settings, args: argparse.Namespace) -> int:
 
     target = parse_target(settings.clickhouse_url)
     client = connect(target, database="default")
-    options = SchemaOptions(events_ttl_days=settings.events_ttl_days, dedup_window_days=settings.dedup_window_days)
+    options = SchemaOptions(
+        events_ttl_days=settings.events_ttl_days,
+        dedup_window_days=settings.dedup_window_days,
+        reporting_currency=settings.reporting_currency,
+        fx_max_age_days=settings.fx_max_age_days,
+    )
     applied = migrate(client, target.database, options)
     client.close()
     print(f"migrations applied: {[f'{m.version:04d}_{m.name}' for m in applied] or 'none (up to date)'}")

@@ -80,6 +80,11 @@ class Settings(BaseSettings):
     events_ttl_days: int = Field(default=400, ge=1)
     dedup_window_days: int = Field(default=7, ge=1)
 
+    # Reporting currency and FX rates (issue 9): every amount is converted into reporting_currency when
+    # KPIs are read, at the rate of its UTC day or the latest earlier one at most fx_max_age_days old.
+    reporting_currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
+    fx_max_age_days: int = Field(default=7, ge=0, le=3650)
+
     # Dashboard and report endpoints (issue 14): users for HTTP basic auth, "user:pbkdf2_sha256$...,user2:..."
     # (hashes from `adpulse dashboard-hash`). With neither these nor api_keys set, /dashboard, /v1/kpis and
     # /v1/freshness answer loopback clients only (app/access.py).

@@ -9,9 +9,10 @@ one, so a pending -> approved -> reversed history nets out exactly, and the hist
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import date
 from decimal import Decimal
 
-from schemas.events import ConversionStatus
+from schemas.events import ConversionStatus, Event
 
 _ZERO = Decimal(0)
 _FINAL = (ConversionStatus.REJECTED, ConversionStatus.REVERSED, ConversionStatus.APPROVED)
@@ -19,12 +20,27 @@ _FINAL = (ConversionStatus.REJECTED, ConversionStatus.REVERSED, ConversionStatus
 
 @dataclass(frozen=True)
 class AdDimensions:
-    """What a conversion inherits from the click that earned it."""
+    """What a conversion inherits from the click that earned it: the ad dimensions, the sub-ids and the
+    traffic source's own click id (``external_id``)."""
 
     ad_id: str
     campaign_id: str
     source: str
     medium: str
+    adset_id: str = ""
+    sub1: str = ""
+    sub2: str = ""
+    sub3: str = ""
+    sub4: str = ""
+    sub5: str = ""
+    external_id: str = ""
+
+    @classmethod
+    def of(cls, event: Event) -> AdDimensions:
+        return cls(
+            event.ad_id, event.campaign_id, event.source, event.medium, event.adset_id,
+            event.sub1, event.sub2, event.sub3, event.sub4, event.sub5, event.external_id,
+        )  # fmt: skip
 
 
 UNATTRIBUTED = AdDimensions("", "", "", "")
@@ -72,6 +88,9 @@ class ConversionState:
     dims: AdDimensions
     received_at_ms: int
     version: int
+    # The day whose FX rate converts this conversion's money: its first event's UTC day, kept through
+    # status changes and attribution moves so that its signed rows always net out in one currency and day.
+    fx_date: date | None = None
 
     @property
     def attributed(self) -> bool:

@@ -55,7 +55,7 @@ def _from_hit(hit: RawHit, honour_dnt: bool) -> Event:
         params = parse_params(hit.query.encode("latin-1"))
         if honour_dnt and params.get("dnt") == "1":
             raise DroppedHit("dnt=1")
-        ctx = HitContext(hit.received_at_ms, hit.user_agent, hit.client_ip, hit.referrer)
+        ctx = HitContext(hit.received_at_ms, hit.user_agent, hit.client_ip, hit.referrer, hit.visitor_id)
         event = browser_event(EventType.IMPRESSION, params, ctx, minted_id=hit.event_id)
     except FieldError as exc:
         raise RejectedHit(hit, exc) from None

@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from aggregator.attribution import (
+    NOTHING,
     UNATTRIBUTED,
     AdDimensions,
     Click,
@@ -19,7 +20,7 @@ from aggregator.attribution import (
     applies,
     attribute,
 )
-from aggregator.rows import event_row, state_row
+from aggregator.rows import event_row, fx_day, state_row
 from ingest.ids import derived_id
 from schemas.events import ConversionStatus, Event, EventType
 
@@ -63,7 +64,7 @@ def needed(events: Sequence[Event]) -> Needed:
     )
 
 
-def _state_of(event: Event, dims: AdDimensions, version: int) -> ConversionState:
+def _state_of(event: Event, dims: AdDimensions, version: int, previous: ConversionState | None) -> ConversionState:
     return ConversionState(
         network=event.network,
         conversion_key=event.conversion_key,
@@ -71,10 +72,12 @@ def _state_of(event: Event, dims: AdDimensions, version: int) -> ConversionState
         click_id=event.click_id,
         status=event.status or ConversionStatus.APPROVED,
         payout=event.payout or _ZERO,
-        currency=event.currency,
+        # A status update that names no currency keeps the conversion's.
+        currency=event.currency or (previous.currency if previous is not None else ""),
         dims=dims,
         received_at_ms=event.received_at_ms,
         version=version,
+        fx_date=previous.fx_date if previous is not None and previous.fx_date else fx_day(event),
     )
 
 
@@ -119,8 +122,15 @@ class _Builder:
         if previous is not None and previous.dims != dims:
             previous = self.move(previous, dims)
         version = previous.version + 1 if previous is not None else 1
-        new = _state_of(event, dims, version)
+        new = _state_of(event, dims, version, previous)
         before = previous.contribution() if previous is not None else None
+        if previous is not None and before is not None and before != NOTHING and previous.currency != new.currency:
+            # Amounts in two currencies never subtract: withdraw the old one whole, then add the new one.
+            withdraw = derived_id("currency-from", event.network, event.conversion_key, str(version))
+            self.out.rows.append(
+                state_row(withdraw, "attribution", previous, previous.dims, before.negated(), state_version=0)
+            )
+            before = None
         delta = new.contribution() if before is None else new.contribution().minus(before)
         self.out.rows.append(
             state_row(event.event_id, "conversion", new, dims, delta, state_version=version, event=event)
@@ -145,7 +155,7 @@ def build(events: Iterable[Event], known: Known, window_ms: int) -> Output:
         if event.event_type is EventType.CLICK and event.click_id:
             builder.clicks.setdefault(
                 event.click_id,
-                Click(AdDimensions(event.ad_id, event.campaign_id, event.source, event.medium), event.received_at_ms),
+                Click(AdDimensions.of(event), event.received_at_ms),
             )
     for event in events:
         if event.event_id in builder.seen:

@@ -16,9 +16,10 @@ from aggregator.rows import COLUMNS
 from aggregator.transform import Known, Needed
 from schemas.events import ConversionStatus
 
-_STATE_FIELDS = (
-    "txid, click_id, status, payout, currency, ad_id, campaign_id, source, medium, toUnixTimestamp64Milli(received_at)"
-)
+# What a conversion inherits from its click, in AdDimensions' field order.
+_DIMS = "ad_id, campaign_id, source, medium, adset_id, sub1, sub2, sub3, sub4, sub5, external_id"
+_N_DIMS = len(_DIMS.split(", "))
+_STATE_FIELDS = f"txid, click_id, status, payout, currency, fx_date, {_DIMS}, toUnixTimestamp64Milli(received_at)"
 
 
 class ClickHouseStore:
@@ -37,13 +38,13 @@ class ClickHouseStore:
         )
         states = []
         for network, key, fields, version in self._query(sql, **parameters):
-            txid, click_id, status, payout, currency, ad_id, campaign_id, source, medium, at_ms = fields
+            txid, click_id, status, payout, currency, fx_date = fields[:6]
             states.append(
                 ConversionState(
                     network=network, conversion_key=key, txid=txid, click_id=click_id,
                     status=ConversionStatus(status), payout=Decimal(payout), currency=currency,
-                    dims=AdDimensions(ad_id, campaign_id, source, medium), received_at_ms=int(at_ms),
-                    version=int(version),
+                    dims=AdDimensions(*fields[6 : 6 + _N_DIMS]), received_at_ms=int(fields[-1]),
+                    version=int(version), fx_date=fx_date,
                 )
             )  # fmt: skip
         return states
@@ -56,12 +57,12 @@ class ClickHouseStore:
         click_ids = sorted(set(needed.conversion_click_ids))
         if click_ids:
             sql = (
-                "SELECT click_id, any(ad_id), any(campaign_id), any(source), any(medium), "  # noqa: S608
+                f"SELECT click_id, argMin(tuple({_DIMS}), received_at), "  # noqa: S608
                 f"min(toUnixTimestamp64Milli(received_at)) FROM {self._db}.clicks "
                 "WHERE click_id IN {ids:Array(String)} GROUP BY click_id"
             )
             known.clicks = {
-                row[0]: Click(AdDimensions(*row[1:5]), int(row[5])) for row in self._query(sql, ids=click_ids)
+                row[0]: Click(AdDimensions(*row[1]), int(row[2])) for row in self._query(sql, ids=click_ids)
             }
         if needed.state_keys:
             states = self._states(

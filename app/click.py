@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 
+from adpulse.settings import Settings
 from app import inbound
 from app.redirects import with_params
 from app.responses import rejected, unavailable
@@ -16,7 +17,8 @@ from ingest.hits import UTM, click
 from ingest.ids import new_click_id
 from ingest.publisher import PublishUnavailable
 from ingest.query import parse_params
-from schemas.events import PLATFORM_CLICK_IDS
+from ingest.visitor import new_visitor_id, set_cookie_header
+from schemas.events import PLATFORM_CLICK_IDS, SUB_IDS
 
 router = APIRouter()
 
@@ -42,9 +44,19 @@ async def click_redirect(request: Request) -> Response:
     except PublishUnavailable:
         return unavailable()
     present = parse_params(urlsplit(url).query.encode(), max_params=256)
-    carried = {k: query[k] for k in (*UTM, *PLATFORM_CLICK_IDS) if query.get(k) and k not in present}
+    carried = {k: query[k] for k in (*UTM, *PLATFORM_CLICK_IDS, *SUB_IDS) if query.get(k) and k not in present}
     param = svc.redirects.click_id_param(url)
     target = with_params(url, {**carried, param: click_id})
-    return RedirectResponse(
+    response = RedirectResponse(
         target, status_code=302, headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer-when-downgrade"}
     )
+    # The visitor's first-party id on the tracking domain: kept, or a new one (uniques, later hits).
+    visitor = ctx.visitor_cookie or new_visitor_id()
+    response.headers.append("set-cookie", set_cookie_header(visitor, secure=_https(request, svc.settings)))
+    return response
+
+
+def _https(request: Request, settings: Settings) -> bool:
+    if settings.trust_forwarded and request.headers.get("x-forwarded-proto"):
+        return request.headers["x-forwarded-proto"].split(",")[0].strip().lower() == "https"
+    return request.url.scheme == "https"

@@ -15,6 +15,7 @@ from app.responses import GIF, NO_CACHE
 from app.services import Services
 from ingest.metrics import REQUESTS_REJECTED
 from ingest.rawhit import raw_hit
+from ingest.visitor import from_cookie_header
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -43,7 +44,7 @@ def publish_hit(svc: Services, scope: Scope) -> None:
     if len(query) > MAX_TARGET:
         REQUESTS_REJECTED.labels("/i", "url").inc()
         return
-    user_agent = referrer = forwarded = ""
+    user_agent = referrer = forwarded = cookie = ""
     for name, value in scope["headers"]:
         if name == b"user-agent":
             user_agent = value.decode("latin-1")
@@ -51,12 +52,15 @@ def publish_hit(svc: Services, scope: Scope) -> None:
             referrer = value.decode("latin-1")
         elif name == b"x-forwarded-for":
             forwarded = value.decode("latin-1")
+        elif name == b"cookie":  # issue 9: the visitor cookie travels in the raw hit
+            cookie = value.decode("latin-1")
     if svc.settings.trust_forwarded and forwarded:
         ip = forwarded.split(",")[0].strip()
     else:
         client = scope.get("client")
         ip = client[0] if client else ""
-    hit, key = raw_hit(query, user_agent, ip, referrer, svc.clock.now_ms())
+    visitor = from_cookie_header(cookie) if cookie else ""
+    hit, key = raw_hit(query, user_agent, ip, referrer, svc.clock.now_ms(), visitor)
     svc.publisher.publish_hit(hit, key)
 
 

@@ -11,6 +11,7 @@ from ingest import normalize as norm
 from ingest.errors import FieldError
 from ingest.hits import HitContext
 from ingest.query import parse_params
+from ingest.visitor import from_cookie_header
 
 
 def query(request: Request) -> dict[str, str]:
@@ -30,6 +31,7 @@ def context(request: Request, now_ms: int, *, trust_forwarded: bool) -> HitConte
         user_agent=headers.get("user-agent", "")[:512],
         client_ip=norm.truncate_ip(ip),
         referrer=headers.get("referer", "")[:2048],
+        visitor_cookie=from_cookie_header(headers.get("cookie", "")),
     )
 
 

@@ -1,45 +1,93 @@
-"""``GET /v1/kpis``: rows of the KPI views, for dashboards that do not query ClickHouse directly."""
+"""``GET /v1/kpis``: KPI reports by any dimension, for dashboards that do not query ClickHouse directly.
+
+``group_by`` (comma-separated dimensions, ``day``/``hour`` in ``tz``), ``from``/``to`` (inclusive dates in
+``tz``), ``dim=value`` filters, ``order_by`` (``-`` for descending), ``limit``, ``format=csv``. The answer:
+``{"group_by", "currency", "from", "to", "tz", "rows", "totals"}``; money as decimal strings, counts as
+integers, ratios (ctr, cr, roas, roi) as numbers or null.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
+from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
+from app import inbound, kpi_request
+from app.responses import rejected
 from app.services import services
+from ingest.errors import FieldError
+from schemas.reporting import MEASURES, RATIOS, Money
 
 router = APIRouter()
 
-# group_by -> (view, its dimension columns). The view name comes from this table, never from the request.
-VIEWS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "ad_id": ("ad_kpis", ("ad_id", "campaign_id", "source")),
-    "campaign_id": ("campaign_kpis", ("campaign_id",)),
-    "source": ("source_kpis", ("source",)),
-}
+
+def json_value(name: str, value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if name in RATIOS:
+        return float(value)
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
 
 
-def _json_value(value: Any) -> Any:
-    return str(value) if isinstance(value, Decimal) else value
+def _records(result: Any) -> list[dict[str, Any]]:
+    names = list(result.column_names)
+    return [
+        {name: json_value(name, value) for name, value in zip(names, row, strict=True)} for row in result.result_rows
+    ]
 
 
-@router.get("/v1/kpis", summary="KPIs per ad, campaign or source")
-async def kpis(
-    request: Request,
-    group_by: Literal["ad_id", "campaign_id", "source"] = "ad_id",
-    limit: int = Query(1000, ge=1, le=10_000),
-) -> JSONResponse:
+def to_csv(columns: list[str], rows: list[dict[str, Any]]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow(["" if row[c] is None else row[c] for c in columns])
+    return out.getvalue()
+
+
+@router.get("/v1/kpis", summary="KPI report by any dimension (JSON or CSV)", responses={422: {}, 503: {}})
+async def kpis(request: Request) -> Response:
     svc = services(request)
+    money = Money(svc.settings.reporting_currency, svc.settings.fx_max_age_days)
+    try:
+        req = kpi_request.parse(inbound.query(request), money.currency)
+        rows_sql, totals_sql, parameters = kpi_request.sql(svc.database, req, money)
+    except FieldError as exc:
+        return rejected("/v1/kpis", exc)
     if svc.clickhouse is None:
         return JSONResponse({"error": "unavailable", "reason": "ClickHouse not connected"}, status_code=503)
-    view, dims = VIEWS[group_by]
-    # S608 below: view and columns come from VIEWS, the database from config; limit is bound.
-    sql = f"SELECT * FROM {svc.database}.{view} ORDER BY {', '.join(dims)} LIMIT {{limit:UInt32}}"  # noqa: S608
-    result = await asyncio.to_thread(svc.clickhouse.query, sql, parameters={"limit": limit})
-    rows = [
-        {name: _json_value(value) for name, value in zip(result.column_names, row, strict=True)}
-        for row in result.result_rows
-    ]
-    return JSONResponse({"group_by": group_by, "rows": rows})
+    client = svc.clickhouse
+    rows_result = await asyncio.to_thread(client.query, rows_sql, parameters=parameters)
+    rows = _records(rows_result)
+    columns = [*req.group_by, *MEASURES]
+    if req.csv:
+        return Response(
+            to_csv(columns, rows),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": 'attachment; filename="kpis.csv"'},
+        )
+    totals_result = await asyncio.to_thread(client.query, totals_sql, parameters=parameters)
+    (totals,) = _records(totals_result) or [dict.fromkeys(MEASURES)]
+    return JSONResponse(
+        {
+            "group_by": list(req.group_by),
+            "currency": money.currency,
+            "from": req.start.isoformat() if req.start else None,
+            "to": req.end.isoformat() if req.end else None,
+            "tz": req.tz,
+            "rows": rows,
+            "totals": totals,
+        }
+    )

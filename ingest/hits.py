@@ -15,7 +15,9 @@ from ingest import normalize as norm
 from ingest.errors import FieldError
 from ingest.ids import derived_id, new_id
 from ingest.query import parse_params
-from schemas.events import PLATFORM_CLICK_IDS, WIRE_VERSION, ConversionStatus, EventType
+from ingest.visitor import PARAM as VISITOR_PARAM
+from ingest.visitor import visitor_id
+from schemas.events import PLATFORM_CLICK_IDS, SUB_IDS, WIRE_VERSION, ConversionStatus, EventType
 
 MINUTE_MS = 60_000
 DAY_MS = 86_400_000
@@ -24,7 +26,7 @@ BROWSER_MAX_AGE_MS = DAY_MS  # pixel and snippet hits: a browser's clock, buffer
 SERVER_MAX_AGE_MS = 90 * DAY_MS  # postbacks and the batch API: networks report late
 
 UTM = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "utm_id")
-_FROM_PAGE = (*UTM, "ad_id", "adset_id", "campaign_id", "click_id", *PLATFORM_CLICK_IDS)
+_FROM_PAGE = (*UTM, "ad_id", "adset_id", "campaign_id", "click_id", *PLATFORM_CLICK_IDS, *SUB_IDS)
 
 # Affiliate networks' names for the same thing (first present wins, in this order).
 ALIASES: dict[str, tuple[str, ...]] = {
@@ -57,6 +59,7 @@ class HitContext:
     user_agent: str = ""
     client_ip: str = ""
     referrer: str = ""
+    visitor_cookie: str = ""  # the tracking domain's adpulse_vid cookie, when the request carried it
 
 
 def pick(params: Mapping[str, str], name: str) -> tuple[str, str]:
@@ -93,7 +96,7 @@ def dimensions(params: Mapping[str, str]) -> dict[str, Any]:
         "medium": norm.medium(t["utm_medium"]),
         **{name: t[name] for name in UTM if name not in ("utm_source", "utm_medium")},
     }
-    for name in PLATFORM_CLICK_IDS:
+    for name in (*PLATFORM_CLICK_IDS, *SUB_IDS):
         value = norm.text(params.get(name, ""), name)
         if value:
             dims[name] = value
@@ -108,7 +111,8 @@ def _base(
     occurred = norm.timestamp_ms(params.get("ts", ""), "ts", ctx.now_ms, max_age_ms=max_age_ms, max_skew_ms=MAX_SKEW_MS)
     if occurred is not None:
         event["occurred_at_ms"] = occurred
-    for name, value in (("user_agent", ctx.user_agent[:512]), ("client_ip", ctx.client_ip)):
+    visitor = visitor_id(params.get(VISITOR_PARAM), ctx.visitor_cookie)
+    for name, value in (("user_agent", ctx.user_agent[:512]), ("client_ip", ctx.client_ip), ("visitor_id", visitor)):
         if value:
             event[name] = value
     return event
@@ -166,6 +170,9 @@ def click(params: Mapping[str, str], ctx: HitContext, click_id: str, url: str) -
     event = _base(EventType.CLICK, derived_id(EventType.CLICK.value, click_id), ctx, params, BROWSER_MAX_AGE_MS)
     event.update(dimensions(params))
     event.update({"click_id": click_id, "url": url})
+    external_id = norm.text(params.get("external_id", ""), "external_id")
+    if external_id:
+        event["external_id"] = external_id
     if ctx.referrer:
         event["referrer"] = ctx.referrer[:2048]
     return _costed(event, params)

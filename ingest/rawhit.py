@@ -37,8 +37,10 @@ def eid_of(query: bytes) -> bytes | None:
     return value or None
 
 
-def raw_hit(query: bytes, user_agent: str, client_ip: str, referrer: str, now_ms: int) -> tuple[dict[str, Any], str]:
-    """(the message, its Kafka key)."""
+def raw_hit(
+    query: bytes, user_agent: str, client_ip: str, referrer: str, now_ms: int, visitor_id: str = ""
+) -> tuple[dict[str, Any], str]:
+    """(the message, its Kafka key). ``visitor_id``: the adpulse_vid cookie's value, carried when present."""
     event_id = str(uuid_utils.uuid7())
     hit = {
         "v": 1,
@@ -51,5 +53,7 @@ def raw_hit(query: bytes, user_agent: str, client_ip: str, referrer: str, now_ms
         "client_ip": fast_truncate_ip(client_ip),
         "referrer": referrer[:2048],
     }
+    if visitor_id:  # issue 9: the first-party visitor cookie (optional field of the raw hit)
+        hit["visitor_id"] = visitor_id
     eid = eid_of(query)
     return hit, (eid.decode("latin-1") if eid else event_id)

@@ -61,6 +61,8 @@ class RawHit(BaseModel):
     user_agent: Annotated[str, Field(max_length=512)] = ""
     client_ip: Annotated[str, Field(max_length=64)] = ""
     referrer: Annotated[str, Field(max_length=2048)] = ""
+    # The tracking domain's first-party visitor cookie (adpulse_vid), when the request carried one.
+    visitor_id: Annotated[str, Field(max_length=64)] = ""
 
 
 class Event(BaseModel):

@@ -1,7 +1,8 @@
 """Apply the numbered migrations in ``schemas/migrations`` and record each in ``<db>.schema_migrations``.
 
 Idempotent: an applied migration is skipped; every statement is itself ``IF NOT EXISTS``/``OR REPLACE``
-so a migration interrupted half-way is safely re-run. Retention options (TTLs) are re-applied on every
+so a migration interrupted half-way is safely re-run. Retention options (TTLs) and a migration's
+``every_run`` statements (views baking in settings such as the reporting currency) are re-applied on every
 run, so changing them needs no new migration.
 """
 
@@ -27,6 +28,8 @@ class Migration:
     version: int
     name: str
     statements: Callable[[str, SchemaOptions], list[str]]
+    # Statements re-applied on every run once the migration is in (views that bake in settings).
+    every_run: Callable[[str, SchemaOptions], list[str]] | None = None
 
 
 def discover() -> list[Migration]:
@@ -36,7 +39,9 @@ def discover() -> list[Migration]:
         if not match:
             continue
         module = importlib.import_module(f"{migrations.__name__}.{info.name}")
-        found.append(Migration(int(match.group(1)), match.group(2), module.statements))
+        found.append(
+            Migration(int(match.group(1)), match.group(2), module.statements, getattr(module, "every_run", None))
+        )
     found.sort(key=lambda m: m.version)
     versions = [m.version for m in found]
     if len(set(versions)) != len(versions):
@@ -86,4 +91,9 @@ def migrate(client: Any, db: str, options: SchemaOptions | None = None, *, upto:
         applied.append(migration)
     for statement in ttl_statements(db, options):
         client.command(statement)
+    done |= {m.version for m in applied}
+    for migration in discover():
+        if migration.version in done and migration.every_run is not None and migration not in applied:
+            for statement in migration.every_run(db, options):
+                client.command(statement)
     return applied

@@ -17,7 +17,7 @@
   var WINDOW_MS = 30 * 24 * 3600 * 1000;
   var KEY = "adpulse_click";
   var KEYS = ["utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "utm_id",
-    "gclid", "gbraid", "wbraid", "fbclid", "msclkid", "ttclid", "twclid", "li_fat_id", "epik"];
+    "sub1", "sub2", "sub3", "sub4", "sub5", "gclid", "gbraid", "wbraid", "fbclid", "msclkid", "ttclid", "twclid", "li_fat_id", "epik"];
   var n = w.navigator;
 
   function optedOut() {
@@ -59,10 +59,17 @@
     d.cookie = "adpulse_click=" + encodeURIComponent(value) + "; max-age=" + WINDOW_MS / 1000 +
       "; path=/; SameSite=Lax" + (w.location.protocol === "https:" ? "; Secure" : "");
   }
+  // First party visitor id (unique clicks and visitors), kept in localStorage; sent as vid.
+  function visitor() {
+    var v = load("adpulse_vid");
+    if (!v) { v = uuid(); store("adpulse_vid", v); }
+    return v;
+  }
   function send(type, extra) {
     if (optedOut() || !consented()) return false;
     var p = new URLSearchParams(), saved = remembered(), k;
     p.set("type", type);
+    p.set("vid", visitor());
     p.set("eid", uuid());
     p.set("ts", String(Date.now()));
     p.set("page_url", w.location.href.slice(0, 2048));

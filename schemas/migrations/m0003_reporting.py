@@ -1,0 +1,177 @@
+"""One reporting currency, sub-id reports and unique clicks: ``fx_rates``, the ``kpi_rollup``, and every KPI
+view re-built on them (money converted when read).
+
+- ``events.fx_date``: the day whose rate converts the row's money (an event's UTC day of ``occurred_at``;
+  every row of one conversion carries its first day, so status changes and attribution moves net out
+  exactly whatever the rates).
+- ``clicks`` and ``conversions`` gain ``adset_id`` (inherited like the ad), ``conversions`` ``fx_date``.
+- ``kpi_rollup`` (AggregatingMergeTree) replaces ``kpi_minute``: per 15-minute bucket, every reporting
+  dimension and the money's currency and rate day: the counters, the amounts in their own currency, how
+  many events carry money, and the clicking visitors as a ``uniq`` state. Two views feed it from
+  ``events``: counters and cost (in ``cost_currency``), and conversion money (in ``currency``). It is
+  back-filled from ``events`` here (idempotently: truncated first).
+- ``kpi_amounts`` applies imported costs to the rollup (the replacement semantics of 0001's
+  ``kpi_facts``); ``kpi_facts`` and the KPI views read it through :mod:`schemas.reporting`, re-created on
+  every ``migrate`` run (``every_run``) because they bake in the reporting currency and the rate max age.
+
+Run with the aggregators stopped, as every migration.
+"""
+
+from __future__ import annotations
+
+from schemas.options import SchemaOptions
+from schemas.reporting import DIMENSIONS, Money, dimension_groups, money_rows, report
+
+_DIMS = ("ad_id", "adset_id", "campaign_id", "source", "medium", "sub1", "sub2", "sub3", "sub4", "sub5")
+_D = ", ".join(_DIMS)
+# A visitor: the first-party id, else the truncated IP and the user agent (hashed by uniq), else the
+# event itself (a server-side click without any of them).
+_VISITOR = (
+    "if(visitor_id != '', visitor_id, "
+    "if(client_ip = '' AND user_agent = '', toString(event_id), concat(client_ip, '|', user_agent)))"
+)
+_BUCKET = "toStartOfFifteenMinutes(received_at)"
+
+
+def _rollup_cost_side(db: str) -> str:
+    # Columns are qualified (e.) where an output alias has the same name: ClickHouse resolves aliases first.
+    return f"""
+SELECT {_BUCKET} AS bucket, {_D}, cost_currency AS currency, fx_date,
+    sum(toInt64(e.impressions)) AS impressions, sum(toInt64(e.clicks)) AS clicks,
+    sum(toInt64(e.conversions)) AS conversions, sum(toInt64(e.conversions_pending)) AS conversions_pending,
+    sum(toDecimal128(e.cost, 6)) AS cost, toDecimal128(0, 6) AS revenue, toDecimal128(0, 6) AS revenue_pending,
+    sum(toInt64(e.cost != 0)) AS cost_events, toInt64(0) AS revenue_events,
+    uniqStateIf({_VISITOR}, e.clicks > 0) AS visitors
+FROM {db}.events AS e
+GROUP BY bucket, {_D}, currency, fx_date"""
+
+
+def _rollup_revenue_side(db: str) -> str:
+    return f"""
+SELECT {_BUCKET} AS bucket, {_D}, e.currency AS currency, fx_date,
+    toInt64(0) AS impressions, toInt64(0) AS clicks, toInt64(0) AS conversions, toInt64(0) AS conversions_pending,
+    toDecimal128(0, 6) AS cost, sum(toDecimal128(e.revenue, 6)) AS revenue,
+    sum(toDecimal128(e.revenue_pending, 6)) AS revenue_pending,
+    toInt64(0) AS cost_events,
+    sum(toInt64(sign(e.revenue)) + toInt64(sign(e.revenue_pending))) AS revenue_events,
+    uniqStateIf('', 0) AS visitors
+FROM {db}.events AS e
+WHERE e.revenue != 0 OR e.revenue_pending != 0
+GROUP BY bucket, {_D}, currency, fx_date"""
+
+
+def statements(db: str, options: SchemaOptions) -> list[str]:
+    dims_ddl = ",\n    ".join(f"{name} {DIMENSIONS[name]}" for name in _DIMS)
+    total = "SimpleAggregateFunction(sum, Int64)"
+    money = "SimpleAggregateFunction(sum, Decimal(38, 6))"
+    return [
+        f"ALTER TABLE {db}.events ADD COLUMN IF NOT EXISTS fx_date Date DEFAULT toDate(occurred_at) AFTER currency",
+        f"ALTER TABLE {db}.clicks ADD COLUMN IF NOT EXISTS adset_id String DEFAULT '' AFTER ad_id",
+        f"ALTER TABLE {db}.conversions ADD COLUMN IF NOT EXISTS adset_id String DEFAULT '' AFTER ad_id",
+        f"ALTER TABLE {db}.conversions ADD COLUMN IF NOT EXISTS fx_date Date DEFAULT toDate(received_at) "
+        "AFTER currency",
+        f"DROP VIEW IF EXISTS {db}.clicks_mv",
+        f"""
+CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.clicks_mv TO {db}.clicks AS
+SELECT click_id, ad_id, adset_id, campaign_id, source, medium, sub1, sub2, sub3, sub4, sub5, external_id,
+    visitor_id, received_at
+FROM {db}.events
+WHERE event_type = 'click' AND click_id != ''""",
+        f"DROP VIEW IF EXISTS {db}.conversions_mv",
+        f"""
+CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.conversions_mv TO {db}.conversions AS
+SELECT network, conversion_key, txid, click_id, status, payout, currency, fx_date,
+    ad_id, adset_id, campaign_id, source, medium, sub1, sub2, sub3, sub4, sub5, external_id,
+    received_at, state_version
+FROM {db}.events
+WHERE state_version > 0""",
+        f"""
+CREATE TABLE IF NOT EXISTS {db}.fx_rates (
+    date Date,
+    currency LowCardinality(String),
+    rate Decimal(38, 12),
+    source LowCardinality(String),
+    updated_at DateTime64(3, 'UTC') DEFAULT now64(3)
+)
+ENGINE = ReplacingMergeTree(updated_at)
+ORDER BY (currency, date)""",
+        f"DROP VIEW IF EXISTS {db}.kpi_rollup_cost_mv",
+        f"DROP VIEW IF EXISTS {db}.kpi_rollup_revenue_mv",
+        f"""
+CREATE TABLE IF NOT EXISTS {db}.kpi_rollup (
+    bucket DateTime('UTC'),
+    {dims_ddl},
+    currency LowCardinality(String),
+    fx_date Date,
+    impressions {total},
+    clicks {total},
+    conversions {total},
+    conversions_pending {total},
+    cost {money},
+    revenue {money},
+    revenue_pending {money},
+    cost_events {total},
+    revenue_events {total},
+    visitors AggregateFunction(uniq, String)
+)
+ENGINE = AggregatingMergeTree
+PARTITION BY toYYYYMM(bucket)
+ORDER BY (bucket, campaign_id, ad_id, source, medium, adset_id, sub1, sub2, sub3, sub4, sub5, currency, fx_date)
+SETTINGS non_replicated_deduplication_window = 1000""",
+        f"TRUNCATE TABLE IF EXISTS {db}.kpi_rollup",
+        f"INSERT INTO {db}.kpi_rollup {_rollup_cost_side(db)}",
+        f"INSERT INTO {db}.kpi_rollup {_rollup_revenue_side(db)}",
+        f"CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.kpi_rollup_cost_mv TO {db}.kpi_rollup AS {_rollup_cost_side(db)}",
+        f"""CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.kpi_rollup_revenue_mv TO {db}.kpi_rollup AS
+{_rollup_revenue_side(db)}""",
+        # Imported cost replaces the events' cost of the ad's covered day or hour (as 0001's kpi_facts).
+        f"""
+CREATE OR REPLACE VIEW {db}.kpi_amounts AS
+SELECT bucket, {_D}, currency, fx_date, impressions, clicks, conversions, conversions_pending,
+    if(covered, toDecimal128(0, 6), cost) AS cost, revenue, revenue_pending,
+    if(covered, toInt64(0), cost_events) AS cost_events, revenue_events
+FROM (
+    SELECT bucket, {_D}, currency, fx_date, impressions, clicks, conversions, conversions_pending,
+        cost, revenue, revenue_pending, cost_events, revenue_events,
+        (ad_id, toStartOfDay(bucket)) IN (
+            SELECT ad_id, period_start FROM {db}.cost_imports FINAL WHERE granularity = 'day')
+        OR (ad_id, toStartOfHour(bucket)) IN (
+            SELECT ad_id, period_start FROM {db}.cost_imports FINAL WHERE granularity = 'hour') AS covered
+    FROM {db}.kpi_rollup
+)
+UNION ALL
+SELECT period_start AS bucket, ad_id, '' AS adset_id, campaign_id, source, '' AS medium,
+    '' AS sub1, '' AS sub2, '' AS sub3, '' AS sub4, '' AS sub5, currency, toDate(period_start) AS fx_date,
+    toInt64(0), toInt64(0), toInt64(0), toInt64(0), cost, toDecimal128(0, 6), toDecimal128(0, 6),
+    toInt64(cost != 0), toInt64(0)
+FROM {db}.cost_imports FINAL""",
+        f"DROP VIEW IF EXISTS {db}.kpi_minute_mv",
+        # kpi_facts (0001) read kpi_minute; it is re-created over kpi_amounts by every_run below, first
+        # here so that nothing depends on kpi_minute when it goes (its rows are back-filled into kpi_rollup).
+        *every_run(db, options),
+        f"DROP TABLE IF EXISTS {db}.kpi_minute",
+    ]
+
+
+def every_run(db: str, options: SchemaOptions) -> list[str]:
+    """The views that bake in settings (reporting currency, rate max age): re-created on every migrate."""
+    money = Money(options.reporting_currency, options.fx_max_age_days)
+    legacy = dimension_groups(["ad_id", "campaign_id", "source"])
+    facts = [("bucket", "bucket"), *dimension_groups(_DIMS)]
+    return [
+        f"""
+CREATE OR REPLACE VIEW {db}.kpi_facts AS
+SELECT bucket, bucket AS minute, {_D}, x_impressions AS impressions, x_clicks AS clicks,
+    x_conversions AS conversions, x_conversions_pending AS conversions_pending, x_cost AS cost,
+    x_revenue AS revenue, x_revenue_pending AS revenue_pending, x_unconverted AS unconverted
+FROM ({money_rows(db, facts, "1", money)})""",
+        f"CREATE OR REPLACE VIEW {db}.ad_kpis AS {report(db, legacy, money)}",
+        f"CREATE OR REPLACE VIEW {db}.campaign_kpis AS {report(db, dimension_groups(['campaign_id']), money)}",
+        f"CREATE OR REPLACE VIEW {db}.source_kpis AS {report(db, dimension_groups(['source']), money)}",
+        f"CREATE OR REPLACE VIEW {db}.ad_kpis_hourly AS "
+        f"{report(db, [('hour', 'toStartOfHour(bucket)'), *legacy], money)}",
+        f"CREATE OR REPLACE VIEW {db}.ad_kpis_daily AS {report(db, [('day', 'toDate(bucket)'), *legacy], money)}",
+        f"""
+CREATE OR REPLACE VIEW {db}.kpi_sub_ids_daily AS
+{report(db, [("day", "toDate(bucket)"), *dimension_groups(["campaign_id", "source", *_DIMS[5:]])], money)}""",
+    ]

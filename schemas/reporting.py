@@ -1,0 +1,161 @@
+"""KPI reports: the dimension table and the one SQL builder behind both the BI views and ``GET /v1/kpis``.
+
+Money is converted into the reporting currency when KPIs are read: ``kpi_amounts`` holds every amount in
+its own currency with the day whose rate converts it (``fx_date``), grouped to the report's dimensions
+first, then joined ``ASOF`` on ``fx_rates`` (the rate of that day, else the latest earlier one within the
+max age). Amounts in the reporting currency (or with no currency) need no rate; amounts with no usable
+rate are left out of cost and revenue and counted in ``unconverted``.
+
+``unique_clicks`` are distinct visitors per ad and UTC day, summed over the report's rows: a visitor who
+clicks on two days (or two ads) counts once per day (per ad).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from schemas.events import SUB_IDS
+
+# The reporting dimensions: name -> ClickHouse type of its column in ``kpi_rollup`` and ``kpi_amounts``.
+# A new dimension is one entry here plus a migration adding the column to the rollup and its views.
+DIMENSIONS: dict[str, str] = {
+    "ad_id": "String",
+    "adset_id": "String",
+    "campaign_id": "String",
+    "source": "LowCardinality(String)",
+    "medium": "LowCardinality(String)",
+    **dict.fromkeys(SUB_IDS, "String"),
+}
+TIME_DIMENSIONS: tuple[str, ...] = ("day", "hour")
+# Time buckets of the rollup: every IANA zone's offset is a multiple of 15 minutes, so day and hour
+# boundaries in any zone fall on a bucket boundary.
+BUCKET_MINUTES = 15
+
+MONEY = ("cost", "revenue", "revenue_total", "cpc", "cpm", "cpa", "epc")
+COUNTS = ("impressions", "clicks", "conversions", "conversions_total", "unique_clicks", "unconverted")
+RATIOS = ("ctr", "cr", "roas", "roi")
+MEASURES: tuple[str, ...] = (
+    "impressions", "clicks", "conversions", "conversions_total", "cost", "revenue", "revenue_total",
+    "ctr", "cpc", "cpm", "cr", "cpa", "epc", "roas", "roi", "unique_clicks", "unconverted",
+)  # fmt: skip
+
+_CURRENCY = re.compile(r"^[A-Z]{3}$")
+
+# (name, SQL expression) of one output group column.
+Group = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class Money:
+    """How amounts become reporting-currency amounts (baked into the views at migrate time)."""
+
+    currency: str = "USD"
+    max_age_days: int = 7
+
+    def __post_init__(self) -> None:
+        if not _CURRENCY.match(self.currency):
+            raise ValueError(f"reporting currency must be an ISO 4217 code, got {self.currency!r}")
+        if not 0 <= self.max_age_days <= 3650:
+            raise ValueError(f"fx max age must be 0..3650 days, got {self.max_age_days}")
+
+    def factor(self) -> str:
+        """The multiplier of an amount (``f.currency``, ``f.fx_date``) joined to a rate ``r``; NULL when
+        no usable rate."""
+        return (
+            f"multiIf(f.currency IN ('', '{self.currency}'), toDecimal128(1, 12), "
+            f"r.rate > 0 AND dateDiff('day', r.rate_date, f.fx_date) <= {self.max_age_days}, "
+            "toDecimal128(r.rate, 12), NULL)"
+        )
+
+
+def _cols(groups: Sequence[Group], *, aliased: bool) -> str:
+    """``a AS x, b AS y, `` (with a trailing comma) or ``x, y, ``; empty when no groups."""
+    return "".join(f"{expr} AS {name}, " if aliased else f"{name}, " for name, expr in groups)
+
+
+def _group_by(groups: Sequence[Group], *extra: str) -> str:
+    keys = [name for name, _ in groups] + list(extra)
+    return f"GROUP BY {', '.join(keys)}" if keys else ""
+
+
+def money_rows(db: str, groups: Sequence[Group], where: str, money: Money) -> str:
+    """Counters and converted money per group: x_impressions, ..., x_cost, x_revenue, x_revenue_pending,
+    x_unconverted, x_unique_clicks (0 here)."""
+    factor = money.factor()
+    return f"""
+    SELECT {_cols(groups, aliased=False)}
+        a_impressions AS x_impressions, a_clicks AS x_clicks, a_conversions AS x_conversions,
+        a_conversions_pending AS x_conversions_pending,
+        toDecimal128(ifNull(a_cost * fx, 0), 6) AS x_cost,
+        toDecimal128(ifNull(a_revenue * fx, 0), 6) AS x_revenue,
+        toDecimal128(ifNull(a_revenue_pending * fx, 0), 6) AS x_revenue_pending,
+        if(fx IS NULL, a_money_events, 0) AS x_unconverted, toInt64(0) AS x_unique_clicks
+    FROM (
+        SELECT f.*, {factor} AS fx
+        FROM (
+            SELECT {_cols(groups, aliased=True)}currency, fx_date,
+                sum(impressions) AS a_impressions, sum(clicks) AS a_clicks, sum(conversions) AS a_conversions,
+                sum(conversions_pending) AS a_conversions_pending, sum(cost) AS a_cost, sum(revenue) AS a_revenue,
+                sum(revenue_pending) AS a_revenue_pending, sum(cost_events + revenue_events) AS a_money_events
+            FROM {db}.kpi_amounts
+            WHERE {where}
+            {_group_by(groups, "currency", "fx_date")}
+        ) AS f
+        ASOF LEFT JOIN (SELECT currency, date AS rate_date, rate FROM {db}.fx_rates FINAL) AS r
+        ON f.currency = r.currency AND f.fx_date >= r.rate_date
+    )"""
+
+
+def unique_rows(db: str, groups: Sequence[Group], where: str) -> str:
+    """Distinct clicking visitors per ad and UTC day, per group (same columns as :func:`money_rows`)."""
+    return f"""
+    SELECT {_cols(groups, aliased=False)}
+        toInt64(0), toInt64(0), toInt64(0), toInt64(0),
+        toDecimal128(0, 6), toDecimal128(0, 6), toDecimal128(0, 6), toInt64(0), toInt64(sum(u)) AS x_unique_clicks
+    FROM (
+        SELECT {_cols(groups, aliased=True)}ad_id AS u_ad, toDate(bucket) AS u_day, uniqMerge(visitors) AS u
+        FROM {db}.kpi_rollup
+        WHERE {where}
+        {_group_by(groups, "u_ad", "u_day")}
+    )
+    {_group_by(groups)}"""
+
+
+_RATIOS = """
+    if(impressions = 0, NULL, clicks / impressions) AS ctr,
+    if(clicks = 0, NULL, cost / clicks) AS cpc,
+    if(impressions = 0, NULL, 1000 * cost / impressions) AS cpm,
+    if(clicks = 0, NULL, conversions / clicks) AS cr,
+    if(conversions = 0, NULL, cost / conversions) AS cpa,
+    if(clicks = 0, NULL, revenue / clicks) AS epc,
+    if(cost = 0, NULL, revenue / cost) AS roas,
+    if(cost = 0, NULL, (revenue - cost) / cost) AS roi"""
+
+
+def report(db: str, groups: Sequence[Group], money: Money, where: str = "1") -> str:
+    """The KPI report: one row per group (one row in all when ``groups`` is empty), columns the group
+    names then :data:`MEASURES`. ``where`` filters ``kpi_amounts`` and ``kpi_rollup`` rows (``bucket`` and
+    the dimension columns)."""
+    return f"""
+SELECT {_cols(groups, aliased=False)}
+    s_impressions AS impressions, s_clicks AS clicks,
+    s_conversions AS conversions, s_conversions + s_conversions_pending AS conversions_total,
+    s_cost AS cost, s_revenue AS revenue, s_revenue + s_revenue_pending AS revenue_total,{_RATIOS},
+    s_unique_clicks AS unique_clicks, s_unconverted AS unconverted
+FROM (
+    SELECT {_cols(groups, aliased=False)}
+        sum(x_impressions) AS s_impressions, sum(x_clicks) AS s_clicks, sum(x_conversions) AS s_conversions,
+        sum(x_conversions_pending) AS s_conversions_pending, sum(x_cost) AS s_cost, sum(x_revenue) AS s_revenue,
+        sum(x_revenue_pending) AS s_revenue_pending, sum(x_unconverted) AS s_unconverted,
+        sum(x_unique_clicks) AS s_unique_clicks
+    FROM ({money_rows(db, groups, where, money)}
+    UNION ALL{unique_rows(db, groups, where)}
+    )
+    {_group_by(groups)}
+)"""
+
+
+def dimension_groups(names: Sequence[str]) -> list[Group]:
+    return [(name, name) for name in names]
