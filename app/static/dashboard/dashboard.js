@@ -34,6 +34,7 @@
   var COLUMN = {};
   COLUMNS.forEach(function (c) { COLUMN[c.key] = c; });
   var LIMIT = 1000;
+  var MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
   var STORE = "adpulse.dashboard.columns";
   var $ = function (id) { return document.getElementById(id); };
 
@@ -187,7 +188,7 @@
   function orderParam() {
     var key = state.sort.key;
     if (key === "name" || COLUMN[key] && COLUMN[key].derived) return null;
-    return key + (state.sort.desc ? " desc" : "");
+    return (state.sort.desc ? "-" : "") + key;
   }
 
   /* ---------- the tree of groups ---------- */
@@ -292,7 +293,7 @@
       if (v !== null) td.setAttribute("data-value", String(v));
       var main = el("span", { class: "v" }, format(c, v));
       if (c.colour && v !== null) td.classList.add(Number(v) > 0 ? "pos" : Number(v) < 0 ? "neg" : "zero");
-      if (c.key === "profit" && v !== null) td.classList.add(micros(v) > 0n ? "pos-text" : micros(v) < 0n ? "neg-text" : "");
+      if (c.key === "profit" && v !== null && micros(v) !== 0n) td.classList.add(micros(v) > 0n ? "pos-text" : "neg-text");
       td.appendChild(main);
       if (state.compare) {
         var d = delta(c, v, cellValue(prev, c.key));
@@ -421,18 +422,24 @@
       width: width, height: 220, tzDate: function (ts) { return uPlot.tzDate(new Date(ts * 1e3), "Etc/UTC"); },
       cursor: { drag: { x: false, y: false } },
       legend: { live: true },
+      points: { show: false },
       scales: { x: { time: true }, n: { auto: true }, m: { auto: true } },
       axes: [
-        { stroke: "#6b7280", grid: { stroke: "#eef0f3" }, ticks: { stroke: "#e5e7eb" } },
+        { stroke: "#6b7280", grid: { stroke: "#eef0f3" }, ticks: { stroke: "#e5e7eb" }, values: function (u, splits) {
+          return splits.map(function (t) {
+            var d = new Date(t * 1000), day = MONTHS[d.getUTCMonth()] + " " + d.getUTCDate();
+            return hourly ? (d.getUTCHours() === 0 ? day : String(d.getUTCHours()).padStart(2, "0") + ":00") : day;
+          });
+        } },
         { scale: "n", stroke: "#6b7280", grid: { stroke: "#eef0f3" }, ticks: { stroke: "#e5e7eb" }, size: 50 },
         { scale: "m", side: 1, stroke: "#6b7280", grid: { show: false }, values: money, size: 60 }
       ],
       series: [
         { value: hourly ? "{YYYY}-{MM}-{DD} {HH}:00" : "{YYYY}-{MM}-{DD}" },
-        { label: "Clicks", scale: "n", stroke: "#2563eb", width: 2, fill: "rgba(37,99,235,0.08)" },
-        { label: "Conversions", scale: "n", stroke: "#7c3aed", width: 2 },
-        { label: "Revenue, " + state.currency, scale: "m", stroke: "#16a34a", width: 2 },
-        { label: "Cost, " + state.currency, scale: "m", stroke: "#dc2626", width: 2, dash: [6, 4] }
+        { label: "Clicks", scale: "n", stroke: "#2563eb", width: 2, fill: "rgba(37,99,235,0.10)", points: { show: false } },
+        { label: "Conversions", scale: "n", stroke: "#7c3aed", width: 2, points: { show: false } },
+        { label: "Revenue, " + state.currency, scale: "m", stroke: "#16a34a", width: 2, points: { show: false } },
+        { label: "Cost, " + state.currency, scale: "m", stroke: "#dc2626", width: 2, dash: [6, 4], points: { show: false } }
       ]
     };
     if (chart) chart.destroy();
@@ -647,6 +654,6 @@
     load();
   }
 
-  window.adpulseDashboard = { state: state, csv: csv, load: load };
+  window.adpulseDashboard = { state: state, csv: csv, load: load, chartData: function () { return chart ? chart.data : null; } };
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init); else init();
 })();
