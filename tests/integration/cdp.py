@@ -40,15 +40,22 @@ class Chromium:
                 self.close()
                 raise RuntimeError("chromium did not open its debugging port")
             time.sleep(0.05)
-        port = int(port_file.read_text().split()[0])
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10) as answer:
-            pages = [t for t in json.load(answer) if t["type"] == "page"]
-        self.ws = connect(pages[0]["webSocketDebuggerUrl"], max_size=64 * 1024 * 1024, open_timeout=10)
         self._ids = itertools.count(1)
         self.console: list[str] = []
-        self.send("Page.enable")
-        self.send("Runtime.enable")
-        self.send("Emulation.setDeviceMetricsOverride", width=width, height=height, deviceScaleFactor=1, mobile=False)
+        self._exit = contextlib.ExitStack()
+        try:
+            port = int(port_file.read_text().split()[0])
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10) as answer:
+                pages = [t for t in json.load(answer) if t["type"] == "page"]
+            self.ws = self._exit.enter_context(
+                connect(pages[0]["webSocketDebuggerUrl"], max_size=64 * 1024 * 1024, open_timeout=10)
+            )
+            self.send("Page.enable")
+            self.send("Runtime.enable")
+            self.send("Emulation.setDeviceMetricsOverride", width=width, height=height, deviceScaleFactor=1, mobile=False)
+        except BaseException:
+            self.close()
+            raise
 
     def send(self, method: str, **params: Any) -> dict[str, Any]:
         ident = next(self._ids)
@@ -90,9 +97,9 @@ class Chromium:
         return path
 
     def close(self) -> None:
-        ws = getattr(self, "ws", None)
-        if ws is not None:
-            ws.close()
+        exit_stack = getattr(self, "_exit", None)
+        if exit_stack is not None:
+            exit_stack.close()
         _stop_group(self.pgid, self.proc)
         self.proc.wait(timeout=10)
 

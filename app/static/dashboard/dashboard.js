@@ -323,7 +323,7 @@
                                title: n.expanded ? "Collapse" : "Expand" }, n.expanded ? "▾" : "▸");
         t.addEventListener("click", function (ev) { ev.stopPropagation(); toggle(n); });
         name.appendChild(t);
-      } else {
+      } else if (state.groups.length > 1) {
         name.appendChild(el("span", { class: "toggle-space" }));
       }
       var label = el("span", { class: "label", title: DIM_LABEL[n.dim] + ": " + n.value }, dimText(n.dim, n.value));
@@ -421,8 +421,7 @@
     var opts = {
       width: width, height: 220, tzDate: function (ts) { return uPlot.tzDate(new Date(ts * 1e3), "Etc/UTC"); },
       cursor: { drag: { x: false, y: false } },
-      legend: { live: true },
-      points: { show: false },
+      legend: { live: false },
       scales: { x: { time: true }, n: { auto: true }, m: { auto: true } },
       axes: [
         { stroke: "#6b7280", grid: { stroke: "#eef0f3" }, ticks: { stroke: "#e5e7eb" }, values: function (u, splits) {
