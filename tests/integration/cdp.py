@@ -52,7 +52,9 @@ class Chromium:
             )
             self.send("Page.enable")
             self.send("Runtime.enable")
-            self.send("Emulation.setDeviceMetricsOverride", width=width, height=height, deviceScaleFactor=1, mobile=False)
+            self.send(
+                "Emulation.setDeviceMetricsOverride", width=width, height=height, deviceScaleFactor=1, mobile=False
+            )
         except BaseException:
             self.close()
             raise
@@ -63,7 +65,8 @@ class Chromium:
         while True:
             message = json.loads(self.ws.recv(timeout=60))
             if message.get("method") == "Runtime.consoleAPICalled":
-                self.console.append(" ".join(str(a.get("value", a.get("description"))) for a in message["params"]["args"]))
+                args = message["params"]["args"]
+                self.console.append(" ".join(str(a.get("value", a.get("description"))) for a in args))
             elif message.get("method") == "Runtime.exceptionThrown":
                 self.console.append("exception: " + json.dumps(message["params"]["exceptionDetails"])[:500])
             if message.get("id") == ident:

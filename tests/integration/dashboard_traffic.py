@@ -43,7 +43,8 @@ def send(api: str, ads: list[Ad]) -> None:
                 assert answer.status_code == 302, answer.text
                 click_ids.append(parse_qs(urlsplit(answer.headers["location"]).query)["click_id"][0])
             for i, payout in enumerate(ad.payouts):
-                answer = http.get("/postback", params={"click_id": click_ids[i], "payout": payout, "txid": f"{ad.ad}-{i}"})
+                params = {"click_id": click_ids[i], "payout": payout, "txid": f"{ad.ad}-{i}"}
+                answer = http.get("/postback", params=params)
                 assert answer.status_code == 200, answer.text
 
 

@@ -96,7 +96,7 @@ def assert_rows_equal(page_rows: list[dict], answer: dict, dim: str) -> None:
 def test_table_equals_the_api_at_every_level_of_grouping(stack, traffic, browser, shots):
     alpha, spring = traffic[0].source, traffic[0].campaign
     day = today()
-    open_report(browser, stack, f"preset=today&tz=UTC&group=source,campaign_id,ad_id&sort=clicks:desc")
+    open_report(browser, stack, "preset=today&tz=UTC&group=source,campaign_id,ad_id&sort=clicks:desc")
     rows = browser.eval(ROWS)
     *level0, totals = rows
     assert totals["key"] == "__totals__"
@@ -118,7 +118,7 @@ def test_table_equals_the_api_at_every_level_of_grouping(stack, traffic, browser
     level1 = [r for r in browser.eval(ROWS) if r["level"] == 1]
     assert {r["dim"] for r in level1} == {"campaign_id"}
     assert_rows_equal(level1, api(stack, "campaign_id", day, day, source=alpha), "campaign_id")
-    browser.eval(f"document.querySelector('#rows tr[data-level=\"1\"][data-key=\"{spring}\"] .toggle').click()")
+    browser.eval(f'document.querySelector(\'#rows tr[data-level="1"][data-key="{spring}"] .toggle\').click()')
     browser.wait("document.querySelectorAll('#rows tr[data-level=\"2\"]').length > 0")
     level2 = [r for r in browser.eval(ROWS) if r["level"] == 2]
     assert_rows_equal(level2, api(stack, "ad_id", day, day, source=alpha, campaign_id=spring), "ad_id")
@@ -190,7 +190,7 @@ def test_csv_export_is_what_the_table_shows(stack, traffic, browser, tmp_path):
     shown = browser.eval(ROWS)
     browser.eval("document.getElementById('export').click()")
     deadline = time.monotonic() + 20
-    while not [p for p in downloads.glob("*.csv")] and time.monotonic() < deadline:
+    while not list(downloads.glob("*.csv")) and time.monotonic() < deadline:
         time.sleep(0.1)
     (path,) = downloads.glob("*.csv")
     assert path.name == f"adpulse-{today()}_{today()}.csv"
