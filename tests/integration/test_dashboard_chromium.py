@@ -10,6 +10,7 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import httpx
 import pytest
@@ -57,7 +58,7 @@ def today() -> str:
     return datetime.now(UTC).date().isoformat()
 
 
-def api(stack, group_by: str, start: str, end: str, **filters: str) -> dict:
+def api(stack, group_by: str, start: str, end: str, **filters: str) -> Any:
     params = {"group_by": group_by, "from": start, "to": end, "tz": "UTC", "limit": "1000", **filters}
     answer = httpx.get(f"{stack.api}/v1/kpis", params=params, timeout=30)
     assert answer.status_code == 200, answer.text
@@ -76,8 +77,8 @@ def reload_after(b: Chromium, action: str) -> None:
     b.wait(f"document.body.dataset.state === 'ready' && document.body.dataset.loadedAt !== {before!r}")
 
 
-def same(column: str, shown: str | None, row: dict) -> bool:
-    if column == "profit":
+def same(column: str, shown: str | None, row: dict[str, Any]) -> bool:
+    if column == "profit" and shown is not None:
         return Decimal(shown) == Decimal(row["revenue"]) - Decimal(row["cost"])
     want = row[column]
     if want is None or shown is None:
@@ -85,7 +86,7 @@ def same(column: str, shown: str | None, row: dict) -> bool:
     return float(shown) == float(want) if isinstance(want, int | float) else shown == want
 
 
-def assert_rows_equal(page_rows: list[dict], answer: dict, dim: str) -> None:
+def assert_rows_equal(page_rows: list[dict[str, Any]], answer: dict[str, Any], dim: str) -> None:
     by_key = {str(r[dim]): r for r in answer["rows"]}
     assert sorted(r["key"] for r in page_rows) == sorted(by_key), "the page shows other groups than the API"
     for shown in page_rows:
