@@ -100,7 +100,7 @@ def test_provisioning_names_the_fixed_uids_and_the_bi_user():
     assert clickhouse["jsonData"]["username"] == "bi" and clickhouse["jsonData"]["protocol"] == "http"
     assert (prometheus["uid"], prometheus["type"]) == (PROMETHEUS_UID, "prometheus")
     (provider,) = yaml.safe_load((GRAFANA / "provisioning/dashboards/adpulse.yaml").read_text())["providers"]
-    assert provider["options"]["path"] == "/var/lib/grafana/dashboards/adpulse"
+    assert provider["options"]["path"] == "/var/lib/grafana/dashboards"
     used = {t["datasource"]["uid"] for board in dashboards().values() for p in panels(board) for t in p["targets"]}
     assert used == {CLICKHOUSE_UID, PROMETHEUS_UID}
     ids = [[p["id"] for p in board["panels"]] for board in dashboards().values()]
