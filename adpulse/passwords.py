@@ -1,8 +1,10 @@
 """Password hashes for the dashboard's users (``ADPULSE_DASHBOARD_USERS``).
 
-Format (the one Django uses, so existing tooling reads it): ``pbkdf2_sha256$<iterations>$<salt>$<hash>``,
-PBKDF2-HMAC-SHA256 from the standard library, salt and hash in unpadded URL-safe base64 (no ``:`` or
-``,``, so ``user:hash`` pairs can be listed comma-separated). ``adpulse dashboard-hash`` makes one.
+Format: ``pbkdf2_sha256$<iterations>$<salt>$<hash>``: PBKDF2-HMAC-SHA256 (``hashlib.pbkdf2_hmac``, the
+standard library), at least 100,000 iterations (600,000 by default, OWASP's figure), a 16-byte random
+salt; salt and hash in unpadded URL-safe base64 (RFC 4648 section 5), so a hash holds no ``:`` or ``,``
+and ``user:hash`` pairs can be listed comma-separated. ``adpulse dashboard-hash`` makes one; any tool can
+(``hashlib.pbkdf2_hmac("sha256", password, salt, iterations)``).
 """
 
 from __future__ import annotations
