@@ -94,8 +94,12 @@ class Chromium:
     def navigate(self, url: str) -> None:
         self.send("Page.navigate", url=url)
 
-    def screenshot(self, path: Path) -> Path:
-        data = self.send("Page.captureScreenshot", format="png", captureBeyondViewport=False)["data"]
+    def screenshot(self, path: Path, full_page: bool = False) -> Path:
+        options: dict[str, Any] = {"format": "png", "captureBeyondViewport": full_page}
+        if full_page:
+            size = self.send("Page.getLayoutMetrics")["cssContentSize"]
+            options["clip"] = {"x": 0, "y": 0, "width": size["width"], "height": size["height"], "scale": 1}
+        data = self.send("Page.captureScreenshot", **options)["data"]
         path.write_bytes(base64.b64decode(data))
         return path
 

@@ -424,7 +424,9 @@
       legend: { live: false },
       scales: { x: { time: true }, n: { auto: true }, m: { auto: true } },
       axes: [
-        { stroke: "#6b7280", grid: { stroke: "#eef0f3" }, ticks: { stroke: "#e5e7eb" }, values: function (u, splits) {
+        { stroke: "#6b7280", grid: { stroke: "#eef0f3" }, ticks: { stroke: "#e5e7eb" },
+          incrs: hourly ? [3600, 7200, 10800, 21600, 43200, 86400] : [86400, 172800, 604800, 1209600, 2592000],
+          values: function (u, splits) {
           return splits.map(function (t) {
             var d = new Date(t * 1000), day = MONTHS[d.getUTCMonth()] + " " + d.getUTCDate();
             return hourly ? (d.getUTCHours() === 0 ? day : String(d.getUTCHours()).padStart(2, "0") + ":00") : day;
