@@ -131,6 +131,32 @@ def _dashboard_hash(args: argparse.Namespace) -> int:
     return 0
 
 
+def _fx_import(settings: Settings, args: argparse.Namespace) -> int:
+    """Issue 9: load an ECB reference-rates file as cross rates into the reporting currency."""
+    from pathlib import Path
+
+    from adpulse.clickhouse import connect, parse_target
+    from adpulse.fx.ecb import EcbFormatError, cross_rates, parse
+    from adpulse.fx.rates import FxStore
+
+    try:
+        ecb = parse(Path(args.file).read_bytes())
+    except (OSError, EcbFormatError) as exc:
+        print(f"adpulse fx-import: {args.file}: {exc}", file=sys.stderr)
+        return 2
+    rates = list(cross_rates(ecb, settings.reporting_currency))
+    if not rates:
+        print(f"adpulse fx-import: the file quotes no {settings.reporting_currency} rate", file=sys.stderr)
+        return 2
+    target = parse_target(settings.clickhouse_url)
+    client = connect(target)
+    stored = FxStore(client, target.database).upsert(rates)
+    client.close()
+    days = sorted({rate.day for rate in rates})
+    print(f"fx rates into {settings.reporting_currency}: {stored} stored, {len(days)} days ({days[0]}..{days[-1]})")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="adpulse", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -141,6 +167,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub.add_parser("bi-grants", help="print the read-only BI role's DDL for a ClickHouse server")
     sub.add_parser("schema", help="write the event JSON Schema to schemas/jsonschema/")
     sub.add_parser("replay-dlq", help="re-publish dead-lettered messages to the events topic (after a fix)")
+    fx = sub.add_parser(
+        "fx-import", help="load an ECB eurofxref file (CSV, XML or ZIP) as rates into the reporting currency"
+    )
+    fx.add_argument("file", help="eurofxref.csv, eurofxref-hist.csv, eurofxref-daily.xml, eurofxref-hist.xml, or a ZIP")
     hasher = sub.add_parser(
         "dashboard-hash", help="hash a password for ADPULSE_DASHBOARD_USERS (from the terminal or stdin)"
     )
@@ -173,6 +203,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "replay-dlq": _replay_dlq,
         "schema": _schema,
         "bi-grants": _bi_grants,
+        "fx-import": _fx_import,
     }
     return commands[args.command](settings, args)
 

@@ -141,7 +141,7 @@ def where(req: KpiRequest) -> tuple[str, dict[str, Any]]:
 def sql(db: str, req: KpiRequest, money: Money) -> tuple[str, str, dict[str, Any]]:
     """(the rows' query, the totals' query, their parameters)."""
     condition, parameters = where(req)
-    rows = report(db, groups(req), money, condition)
+    rows = report(db, groups(req), money, condition, req.filters)
     if req.order_by is not None:
         column, descending = req.order_by
         order = f"{column} {'DESC' if descending else 'ASC'}"
@@ -151,4 +151,4 @@ def sql(db: str, req: KpiRequest, money: Money) -> tuple[str, str, dict[str, Any
         order = ", ".join(req.group_by) or "1"
     rows = f"{rows}\nORDER BY {order}\nLIMIT {{limit:UInt32}}"
     parameters["limit"] = req.limit
-    return rows, report(db, [], money, condition), parameters
+    return rows, report(db, [], money, condition, req.filters), parameters

@@ -11,9 +11,10 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
@@ -27,11 +28,11 @@ from schemas.reporting import MEASURES, RATIOS, Money
 router = APIRouter()
 
 
-def json_value(name: str, value: Any) -> Any:
+def json_value(name: str, value: Any, zone: ZoneInfo) -> Any:
     if value is None:
         return None
-    if isinstance(value, datetime):
-        return value.isoformat()
+    if isinstance(value, datetime):  # hour: shown in the request's time zone, with its offset
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(zone).isoformat()
     if isinstance(value, date):
         return value.isoformat()
     if name in RATIOS:
@@ -41,10 +42,11 @@ def json_value(name: str, value: Any) -> Any:
     return value
 
 
-def _records(result: Any) -> list[dict[str, Any]]:
+def _records(result: Any, zone: ZoneInfo) -> list[dict[str, Any]]:
     names = list(result.column_names)
     return [
-        {name: json_value(name, value) for name, value in zip(names, row, strict=True)} for row in result.result_rows
+        {name: json_value(name, value, zone) for name, value in zip(names, row, strict=True)}
+        for row in result.result_rows
     ]
 
 
@@ -70,7 +72,7 @@ async def kpis(request: Request) -> Response:
         return JSONResponse({"error": "unavailable", "reason": "ClickHouse not connected"}, status_code=503)
     client = svc.clickhouse
     rows_result = await asyncio.to_thread(client.query, rows_sql, parameters=parameters)
-    rows = _records(rows_result)
+    rows = _records(rows_result, ZoneInfo(req.tz))
     columns = [*req.group_by, *MEASURES]
     if req.csv:
         return Response(
@@ -79,7 +81,7 @@ async def kpis(request: Request) -> Response:
             headers={"Content-Disposition": 'attachment; filename="kpis.csv"'},
         )
     totals_result = await asyncio.to_thread(client.query, totals_sql, parameters=parameters)
-    (totals,) = _records(totals_result) or [dict.fromkeys(MEASURES)]
+    (totals,) = _records(totals_result, ZoneInfo(req.tz)) or [dict.fromkeys(MEASURES)]
     return JSONResponse(
         {
             "group_by": list(req.group_by),

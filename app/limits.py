@@ -27,7 +27,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 MAX_TARGET = 8 * 1024
 MAX_HEADERS = 16 * 1024
-BODY_LIMITS = {"/v1/events": 1024 * 1024, "/v1/costs": 1024 * 1024}
+BODY_LIMITS = {"/v1/events": 1024 * 1024, "/v1/costs": 1024 * 1024, "/v1/fx-rates": 1024 * 1024}
 DEFAULT_BODY_LIMIT = 64 * 1024
 BROWSER_PATHS = ("/i", "/e")
 

@@ -11,9 +11,11 @@ from fastapi import Depends, FastAPI
 
 from adpulse.clickhouse import connect, parse_target
 from adpulse.clock import Clock, SystemClock
+from adpulse.fx import staleness
+from adpulse.fx.rates import FxStore
 from adpulse.kafka import client_options
 from adpulse.settings import Settings, load_settings
-from app import batch, click, costs, dashboard, freshness, health, kpis, pixel, postback
+from app import batch, click, costs, dashboard, freshness, fxrates, health, kpis, pixel, postback
 from app.access import Denied, ReaderAccess, denied_handler, require_reader
 from app.duplicates import DuplicateCheck
 from app.fastpixel import PixelFastPath
@@ -47,7 +49,16 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
             svc.duplicates.clickhouse = svc.clickhouse
         except Exception as exc:  # noqa: BLE001 - start anyway; /readyz reports ClickHouse as down
             log.warning("ClickHouse at %s not reachable: %s", target.url.split("@")[-1], exc)
+        # Issue 9: the stale-FX-rate metric, refreshed in the background.
+        stop_fx = asyncio.Event()
+        fx_task = None
+        if svc.clickhouse is not None:
+            fx_store = FxStore(svc.clickhouse, svc.database)
+            fx_task = asyncio.create_task(staleness.run(fx_store, svc.clock, settings.fx_max_age_days, stop_fx))
         yield
+        stop_fx.set()
+        if fx_task is not None:
+            await fx_task
         await publisher.stop()
         if svc.clickhouse is not None:
             svc.clickhouse.close()
@@ -60,7 +71,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.services = svc
-    for module in (pixel, click, postback, batch, costs, health):
+    for module in (pixel, click, postback, batch, costs, fxrates, health):
         app.include_router(module.router)
     # Reports (dashboard, KPIs, freshness): one access rule, see app/access.py.
     app.state.reader_access = ReaderAccess(settings.dashboard_users, settings.api_keys)

@@ -31,6 +31,7 @@ from typing import Any
 import httpx
 import orjson
 
+from loadtests import bench_reports
 from loadtests.procs import cpu_seconds, memory_mb, pin, tree
 from loadtests.stack import REPO, Nginx, Stack
 from loadtests.tools import LoadResult, hey, locust_fixed_rate, wrk
@@ -247,9 +248,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.smoke:
         args.seconds, args.rounds, args.soak_rate, args.soak_seconds = 2.0, 1, 300.0, 3.0
     results = run(args)
+    results["reports"] = bench_reports.measure(smoke=args.smoke)  # issue 9: KPI report latency, embedded engine
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_bytes(orjson.dumps(results, option=orjson.OPT_INDENT_2))
     print(table(results))
+    print(bench_reports.summary(results["reports"]))
     print(f"\n(JSON: {args.out})")
     return 0
 

@@ -13,7 +13,7 @@ clicks on two days (or two ads) counts once per day (per ad).
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from schemas.events import SUB_IDS
@@ -29,6 +29,9 @@ DIMENSIONS: dict[str, str] = {
     **dict.fromkeys(SUB_IDS, "String"),
 }
 TIME_DIMENSIONS: tuple[str, ...] = ("day", "hour")
+# The dimensions of the coarse rollup (``kpi_rollup_ads``, no sub-ids): a report that neither groups nor
+# filters by anything else reads it, many times smaller than the full rollup when sub-ids vary a lot.
+AD_DIMENSIONS: tuple[str, ...] = ("ad_id", "adset_id", "campaign_id", "source", "medium")
 # Time buckets of the rollup: every IANA zone's offset is a multiple of 15 minutes, so day and hour
 # boundaries in any zone fall on a bucket boundary.
 BUCKET_MINUTES = 15
@@ -80,10 +83,16 @@ def _group_by(groups: Sequence[Group], *extra: str) -> str:
     return f"GROUP BY {', '.join(keys)}" if keys else ""
 
 
-def money_rows(db: str, groups: Sequence[Group], where: str, money: Money) -> str:
+def amounts_table(used: Collection[str]) -> str:
+    """The amounts view a report reads, given the dimensions it groups or filters by."""
+    return "kpi_amounts_ads" if set(used) <= set(AD_DIMENSIONS) | set(TIME_DIMENSIONS) else "kpi_amounts"
+
+
+def money_rows(db: str, groups: Sequence[Group], where: str, money: Money, used: Collection[str]) -> str:
     """Counters and converted money per group: x_impressions, ..., x_cost, x_revenue, x_revenue_pending,
     x_unconverted, x_unique_clicks (0 here)."""
     factor = money.factor()
+    table = amounts_table(used)
     return f"""
     SELECT {_cols(groups, aliased=False)}
         a_impressions AS x_impressions, a_clicks AS x_clicks, a_conversions AS x_conversions,
@@ -99,7 +108,7 @@ def money_rows(db: str, groups: Sequence[Group], where: str, money: Money) -> st
                 sum(impressions) AS a_impressions, sum(clicks) AS a_clicks, sum(conversions) AS a_conversions,
                 sum(conversions_pending) AS a_conversions_pending, sum(cost) AS a_cost, sum(revenue) AS a_revenue,
                 sum(revenue_pending) AS a_revenue_pending, sum(cost_events + revenue_events) AS a_money_events
-            FROM {db}.kpi_amounts
+            FROM {db}.{table}
             WHERE {where}
             {_group_by(groups, "currency", "fx_date")}
         ) AS f
@@ -109,17 +118,15 @@ def money_rows(db: str, groups: Sequence[Group], where: str, money: Money) -> st
 
 
 def unique_rows(db: str, groups: Sequence[Group], where: str) -> str:
-    """Distinct clicking visitors per ad and UTC day, per group (same columns as :func:`money_rows`)."""
+    """Distinct clicking visitors per ad and UTC day, per group (same columns as :func:`money_rows`):
+    ``kpi_visitors`` holds one row per (UTC day, ad, visitor), with the dimensions and the 15-minute bucket
+    of that visitor's first click of the day on the ad."""
     return f"""
-    SELECT {_cols(groups, aliased=False)}
+    SELECT {_cols(groups, aliased=True)}
         toInt64(0), toInt64(0), toInt64(0), toInt64(0),
-        toDecimal128(0, 6), toDecimal128(0, 6), toDecimal128(0, 6), toInt64(0), toInt64(sum(u)) AS x_unique_clicks
-    FROM (
-        SELECT {_cols(groups, aliased=True)}ad_id AS u_ad, toDate(bucket) AS u_day, uniqMerge(visitors) AS u
-        FROM {db}.kpi_rollup
-        WHERE {where}
-        {_group_by(groups, "u_ad", "u_day")}
-    )
+        toDecimal128(0, 6), toDecimal128(0, 6), toDecimal128(0, 6), toInt64(0), toInt64(count()) AS x_unique_clicks
+    FROM {db}.kpi_visitors FINAL
+    WHERE {where}
     {_group_by(groups)}"""
 
 
@@ -134,10 +141,11 @@ _RATIOS = """
     if(cost = 0, NULL, (revenue - cost) / cost) AS roi"""
 
 
-def report(db: str, groups: Sequence[Group], money: Money, where: str = "1") -> str:
+def report(db: str, groups: Sequence[Group], money: Money, where: str = "1", filters: Collection[str] = ()) -> str:
     """The KPI report: one row per group (one row in all when ``groups`` is empty), columns the group
     names then :data:`MEASURES`. ``where`` filters ``kpi_amounts`` and ``kpi_rollup`` rows (``bucket`` and
-    the dimension columns)."""
+    the dimension columns); ``filters`` names the dimensions it filters by."""
+    used = [name for name, _ in groups] + list(filters)
     return f"""
 SELECT {_cols(groups, aliased=False)}
     s_impressions AS impressions, s_clicks AS clicks,
@@ -150,7 +158,7 @@ FROM (
         sum(x_conversions_pending) AS s_conversions_pending, sum(x_cost) AS s_cost, sum(x_revenue) AS s_revenue,
         sum(x_revenue_pending) AS s_revenue_pending, sum(x_unconverted) AS s_unconverted,
         sum(x_unique_clicks) AS s_unique_clicks
-    FROM ({money_rows(db, groups, where, money)}
+    FROM ({money_rows(db, groups, where, money, used)}
     UNION ALL{unique_rows(db, groups, where)}
     )
     {_group_by(groups)}

@@ -136,3 +136,36 @@ def test_needed_asks_only_for_what_the_batch_uses():
     assert need.batch_click_ids == ["k2"]
     assert need.state_keys == [("default", "T")]
     assert len(need.event_ids) == 3
+
+
+def test_a_conversion_inherits_the_clicks_sub_ids_and_external_id_also_when_late():
+    click_params = {**click_dims(), "sub1": "zone", "sub5": "creative", "external_id": "ext-1", "adset_id": "set"}
+    conv = ev("conversion", t=T0 + 1000, click_id="k7", payout="3", txid="T7")
+    first = build([conv], Known(), WINDOW)
+    assert rows(first)[0]["sub1"] == ""
+    nowhere = AdDimensions("", "", "", "")
+    state = ConversionState("default", "T7", "T7", "k7", ConversionStatus.APPROVED, Decimal(3), "", nowhere,
+                            T0 + 1000, 1, fx_date=datetime(2026, 1, 1).date())  # fmt: skip
+    late = build([ev("click", click_id="k7", **click_params)], Known(waiting=[state]), WINDOW)
+    moved = [r for r in rows(late) if r["event_type"] == "attribution" and r["conversions"] == 1]
+    (to,) = moved
+    assert (to["ad_id"], to["adset_id"], to["sub1"], to["sub5"], to["external_id"]) == (
+        "ad1", "set", "zone", "creative", "ext-1")  # fmt: skip
+    same_batch = build([ev("click", click_id="k8", **click_params), ev("conversion", click_id="k8", payout="1")],
+                       Known(), WINDOW)  # fmt: skip
+    conversion_row = rows(same_batch)[1]
+    assert (conversion_row["sub1"], conversion_row["external_id"]) == ("zone", "ext-1")
+
+
+def test_every_row_of_a_conversion_keeps_its_first_fx_day_and_currency_changes_withdraw_first():
+    first_day = ev("conversion", t=T0, click_id="k1", payout="10", txid="T1", status="pending", currency="EUR")
+    out1 = build([first_day], Known(clicks={"k1": Click(AD, T0)}), WINDOW)
+    stored = ConversionState("default", "T1", "T1", "k1", ConversionStatus.PENDING, Decimal(10), "EUR", AD, T0, 1,
+                             fx_date=rows(out1)[0]["fx_date"])  # fmt: skip
+    later = ev("conversion", t=T0 + 5 * DAY, click_id="k1", payout="12", txid="T1", currency="USD")
+    out2 = build([later], Known(states={("default", "T1"): stored}), WINDOW)
+    withdraw, approved = rows(out2)
+    assert {withdraw["fx_date"], approved["fx_date"]} == {datetime(2026, 1, 1).date()}
+    assert (withdraw["currency"], withdraw["revenue_pending"], withdraw["conversions_pending"]) == ("EUR", -10, -1)
+    assert (approved["currency"], approved["revenue"], approved["conversions"]) == ("USD", 12, 1)
+    assert approved["revenue_pending"] == 0

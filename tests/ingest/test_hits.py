@@ -92,3 +92,18 @@ def test_values_are_capped():
     with pytest.raises(FieldError) as info:
         hits.browser_event(EventType.IMPRESSION, {"ad_id": "x" * 257}, CTX)
     assert info.value.field == "ad_id"
+
+
+def test_sub_ids_external_id_and_visitor_id():
+    subs = {f"sub{i}": f" zone{i} " for i in range(1, 6)}
+    click = hits.click({**subs, "external_id": "ext-9", "vid": "v-param"}, CTX, "k1", "https://x/")
+    assert [click[f"sub{i}"] for i in range(1, 6)] == [f"zone{i}" for i in range(1, 6)]
+    assert (click["external_id"], click["visitor_id"]) == ("ext-9", "v-param")
+    cookie_ctx = hits.HitContext(NOW, visitor_cookie="v-cookie")
+    beacon = hits.browser_event(EventType.PAGE_VIEW, {"page_url": "https://shop/?sub2=placement"}, cookie_ctx)
+    assert (beacon["sub2"], beacon["visitor_id"]) == ("placement", "v-cookie")
+    Event.model_validate(click)
+    Event.model_validate(beacon)
+    with pytest.raises(FieldError) as info:
+        hits.click({"sub4": "x" * 257}, CTX, "k1", "https://x/")
+    assert info.value.field == "sub4"

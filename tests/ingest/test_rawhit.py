@@ -26,3 +26,17 @@ def test_key_is_the_eid_when_present_else_the_minted_id():
     hit, key = raw_hit(b"ad_id=a", "", "1.2.3.4", "", 5)
     assert key == hit["event_id"]
     assert hit["client_ip"] == "1.2.3.0"
+
+
+def test_the_visitor_cookie_travels_in_the_raw_hit_and_becomes_the_events_visitor_id():
+    import orjson
+
+    from aggregator.processor import decode
+
+    hit, _ = raw_hit(b"ad_id=a", "", "1.2.3.4", "", 5, visitor_id="cookie-v")
+    assert hit["visitor_id"] == "cookie-v"
+    assert decode(orjson.dumps(hit)).visitor_id == "cookie-v"
+    with_vid, _ = raw_hit(b"ad_id=a&vid=snippet-v", "", "1.2.3.4", "", 5, visitor_id="cookie-v")
+    assert decode(orjson.dumps(with_vid)).visitor_id == "snippet-v"  # vid wins over the cookie
+    without, _ = raw_hit(b"ad_id=a", "", "1.2.3.4", "", 5)
+    assert "visitor_id" not in without and decode(orjson.dumps(without)).visitor_id == ""

@@ -83,3 +83,50 @@ def test_0002_upgrades_a_database_holding_data_in_place(client):
     assert rows.result_rows == [("clk-new", "zone7", "site9", "ext-1"), ("clk-old", "", "", "")]
     assert client.query("SELECT count() FROM upg.events").result_rows == [(2,)]
     assert client.query("SELECT sum(clicks) FROM upg.ad_kpis").result_rows == [(2,)]
+
+
+def test_0003_upgrades_a_database_holding_data_at_0002_in_place(client):
+    """Events, a click, a conversion and an imported cost at 0002: after 0003 every KPI is still there (the
+    rollup back-filled from events), conversions inherit sub-ids through the re-created views, and money
+    in other currencies waits for its rate."""
+    import uuid
+    from datetime import UTC, datetime
+
+    assert [m.version for m in migrate(client, "upg3", upto=2)] == [1, 2]
+    now = datetime(2026, 1, 1, 10, tzinfo=UTC)
+    cols = ["event_id", "event_type", "received_at", "occurred_at", "ad_id", "campaign_id", "source", "click_id",
+            "sub1", "external_id", "impressions", "clicks", "conversions", "cost", "revenue", "currency",
+            "state_version", "network", "conversion_key"]  # fmt: skip
+    old = [
+        [str(uuid.uuid4()), "impression", now, now, "A", "c1", "src", "", "", "", 1, 0, 0, Decimal("0.5"),
+         Decimal(0), "", 0, "", ""],
+        [str(uuid.uuid4()), "click", now, now, "A", "c1", "src", "clk-1", "z1", "ext", 0, 1, 0, Decimal(0),
+         Decimal(0), "", 0, "", ""],
+        [str(uuid.uuid4()), "conversion", now, now, "A", "c1", "src", "clk-1", "z1", "ext", 0, 0, 1, Decimal(0),
+         Decimal(12), "", 1, "default", "T1"],
+        [str(uuid.uuid4()), "conversion", now, now, "A", "c1", "src", "clk-1", "z1", "ext", 0, 0, 1, Decimal(0),
+         Decimal(30), "EUR", 1, "default", "T2"],
+    ]  # fmt: skip
+    client.insert("upg3.events", old, column_names=cols)
+    client.insert(
+        "upg3.cost_imports",
+        [["B", "c2", "src", "day", now.replace(hour=0), Decimal(7), ""]],
+        column_names=["ad_id", "campaign_id", "source", "granularity", "period_start", "cost", "currency"],
+    )
+    before = client.query("SELECT ad_id, impressions, clicks, conversions, cost FROM upg3.ad_kpis ORDER BY ad_id")
+
+    assert [m.version for m in migrate(client, "upg3")] == [3]
+    assert client.query("SELECT count() FROM upg3.events").result_rows == [(4,)]
+    after = client.query("SELECT ad_id, impressions, clicks, conversions, cost FROM upg3.ad_kpis ORDER BY ad_id")
+    assert after.result_rows == before.result_rows
+    kpi = client.query("SELECT revenue, unconverted FROM upg3.ad_kpis WHERE ad_id = 'A'").result_rows
+    assert kpi == [(Decimal(12), 1)]  # the EUR payout waits for a rate: counted, not summed as USD
+    client.insert("upg3.fx_rates", [[now.date(), "EUR", Decimal("1.1")]], column_names=["date", "currency", "rate"])
+    assert client.query("SELECT revenue FROM upg3.ad_kpis WHERE ad_id = 'A'").result_rows == [(Decimal(45),)]
+    assert client.query("SELECT count() FROM system.tables WHERE database = 'upg3' AND name = 'kpi_minute'"
+                        ).result_rows == [(0,)]  # fmt: skip
+    by_sub = client.query("SELECT sub1, clicks, conversions FROM upg3.kpi_sub_ids_daily WHERE campaign_id = 'c1'")
+    assert sorted(by_sub.result_rows) == [("", 0, 0), ("z1", 1, 2)]
+    # Re-running changes nothing (the back-fill is not repeated).
+    assert migrate(client, "upg3") == []
+    assert client.query("SELECT sum(clicks) FROM upg3.ad_kpis").result_rows == [(1,)]
