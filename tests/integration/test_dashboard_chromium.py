@@ -66,6 +66,8 @@ def api(stack, group_by: str, start: str, end: str, **filters: str) -> Any:
 
 
 def open_report(b: Chromium, stack, fragment: str) -> None:
+    b.navigate("about:blank")  # a new fragment alone would not reload the page
+    b.wait("location.href === 'about:blank'")
     b.navigate(f"{stack.api}/dashboard#{fragment}")
     b.wait("document.body && document.body.dataset.state === 'ready' && !!document.body.dataset.loadedAt")
 
@@ -155,6 +157,14 @@ def test_grouping_is_chosen_in_the_page(stack, traffic, browser):
     assert browser.eval("document.querySelectorAll('#rows .toggle').length") == 0  # one level: nothing to expand
     assert_rows_equal(rows, api(stack, "campaign_id", day, day), "campaign_id")
     assert {ad.campaign for ad in traffic} <= {r["key"] for r in rows}
+    # The column chooser: unticking CPA removes it from the header and the rows, ticking ROAS... keeps it.
+    assert browser.eval("!!document.querySelector('th[data-col=cpa]')")
+    browser.eval("document.getElementById('columns-button').click()")
+    browser.wait("!document.getElementById('columns-panel').hidden")
+    browser.eval("document.querySelector('#columns-panel input[value=cpa]').click()")
+    browser.wait("!document.querySelector('th[data-col=cpa]')")
+    assert browser.eval("document.querySelectorAll('#rows td[data-col=cpa]').length") == 0
+    assert browser.eval("JSON.parse(localStorage.getItem('adpulse.dashboard.columns')).includes('cpa')") is False
 
 
 def test_date_range_presets_custom_range_and_comparison(stack, traffic, browser, shots):
@@ -217,6 +227,15 @@ def test_chart_shows_the_selection_per_hour(stack, traffic, browser, shots):
     data = browser.eval("adpulseDashboard.chartData()")
     assert (sum(data[1]), sum(data[2]), round(sum(data[3]), 2), round(sum(data[4]), 2)) == (13, 3, 27.25, 5.8)
     assert alpha in browser.eval("document.getElementById('chart-scope').textContent")
+    # The same day in Europe/Berlin (UTC+1 in winter, +2 in summer): the traffic's hour moves by the offset.
+    if datetime.now(UTC).hour < 21:
+        utc_hours = [i for i, v in enumerate(browser.eval("adpulseDashboard.chartData()")[1]) if v]
+        open_report(browser, stack, "preset=today&tz=Europe/Berlin&group=source")
+        reload_after(browser, f"document.querySelector('#rows tr[data-key=\"{alpha}\"] td.name').click(); "
+                              "adpulseDashboard.load()")  # fmt: skip
+        berlin = browser.eval("adpulseDashboard.chartData()")[1]
+        offset = 1 if datetime.now(UTC).month in (1, 2, 3, 11, 12) else 2
+        assert [i for i, v in enumerate(berlin) if v] == [h + offset for h in utc_hours] and sum(berlin) == 13
     age = float(browser.eval("document.getElementById('freshness').dataset.age"))
     assert 0 <= age < 600  # the newest event is this test's
     browser.screenshot(shots / "dashboard-selection.png")

@@ -265,7 +265,7 @@
   }
   function dimText(dim, value) {
     if (value === "") return dim === "ad_id" ? "(unattributed)" : "(none)";
-    if (dim === "hour") return value.replace("T", " ").slice(0, 16);
+    if (dim === "hour") return wallClockHour(value).replace("T", " ") + ":00";
     return value;
   }
   function renderHead(cols) {
@@ -373,17 +373,20 @@
   }
 
   /* ---------- chart ---------- */
+  function wallClockHour(value) {
+    // An hour from the API is an instant: with an offset, or naive meaning UTC (the project's rule).
+    // Returns "YYYY-MM-DDTHH" on the report's time zone's wall clock.
+    var s = String(value).replace(" ", "T");
+    if (!/(Z|[+-]\d\d:?\d\d)$/.test(s)) s += "Z";
+    var parts = new Intl.DateTimeFormat("en-CA", { timeZone: state.tz, hourCycle: "h23", year: "numeric",
+      month: "2-digit", day: "2-digit", hour: "2-digit" }).formatToParts(new Date(s));
+    var get = function (t) { return parts.filter(function (p) { return p.type === t; })[0].value; };
+    return get("year") + "-" + get("month") + "-" + get("day") + "T" + get("hour");
+  }
   function bucketSeconds(value, hourly) {
     // Wall-clock time in the report's time zone, placed on a UTC axis so it displays unchanged.
-    var s = String(value);
-    if (!hourly) return Date.parse(s.slice(0, 10) + "T00:00:00Z") / 1000;
-    if (/(Z|[+-]\d\d:?\d\d)$/.test(s)) {
-      var parts = new Intl.DateTimeFormat("en-CA", { timeZone: state.tz, hourCycle: "h23", year: "numeric",
-        month: "2-digit", day: "2-digit", hour: "2-digit" }).formatToParts(new Date(s));
-      var get = function (t) { return parts.filter(function (p) { return p.type === t; })[0].value; };
-      s = get("year") + "-" + get("month") + "-" + get("day") + "T" + get("hour");
-    }
-    return Date.parse(s.slice(0, 10) + "T" + s.slice(11, 13) + ":00:00Z") / 1000;
+    if (!hourly) return Date.parse(String(value).slice(0, 10) + "T00:00:00Z") / 1000;
+    return Date.parse(wallClockHour(value) + ":00:00Z") / 1000;
   }
   function loadChart() {
     var hourly = daysBetween(state.from, state.to) < 3;
