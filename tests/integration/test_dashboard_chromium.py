@@ -239,3 +239,14 @@ def test_chart_shows_the_selection_per_hour(stack, traffic, browser, shots):
     age = float(browser.eval("document.getElementById('freshness').dataset.age"))
     assert 0 <= age < 600  # the newest event is this test's
     browser.screenshot(shots / "dashboard-selection.png")
+
+
+def test_freshness_reports_the_newest_stored_event(stack, traffic):
+    answer = httpx.get(f"{stack.api}/v1/freshness", timeout=30)
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    received = datetime.fromisoformat(body["newest_received_at"])
+    inserted = datetime.fromisoformat(body["newest_inserted_at"])
+    assert inserted >= received and body["window_days"] == 7
+    assert 0 <= body["age_seconds"] < 600
+    assert abs((datetime.now(UTC) - received).total_seconds() - body["age_seconds"]) < 30
