@@ -54,7 +54,9 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         fx_task = None
         if svc.clickhouse is not None:
             fx_store = FxStore(svc.clickhouse, svc.database)
-            fx_task = asyncio.create_task(staleness.run(fx_store, svc.clock, settings.fx_max_age_days, stop_fx))
+            fx_task = asyncio.create_task(
+                staleness.run(fx_store, svc.clock, settings.fx_max_age_days, settings.reporting_currency, stop_fx)
+            )
         yield
         stop_fx.set()
         if fx_task is not None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 BI_OBJECTS = (
     "ad_kpis", "campaign_kpis", "source_kpis", "ad_kpis_hourly", "ad_kpis_daily", "kpi_facts",
-    "events_anonymised", "cost_imports",
+    "events_anonymised", "cost_imports", "kpi_sub_ids_daily", "fx_rates",
 )  # fmt: skip
 # Catalog tables BI tools read to list databases, tables and columns.
 CATALOG = ("system.one", "system.databases", "system.tables", "system.columns", "system.functions", "system.settings")

@@ -98,14 +98,18 @@ class FxStore:
         result = self._client.query(sql, parameters=parameters)
         return [FxRate(row[0], row[1], Decimal(row[2]), row[3]) for row in result.result_rows]
 
-    def ages(self, today: date) -> dict[str, int]:
-        """Per currency that has money in the KPIs (or a rate), days since its latest rate (-1: no rate)."""
+    def ages(self, today: date, reporting_currency: str) -> dict[str, int]:
+        """Per currency with money in the last 30 days of KPIs (or with a rate), days since its latest rate
+        (-1: no rate at all); the reporting currency needs none and is left out."""
         sql = (
             "SELECT c, ifNull(dateDiff('day', max_date, {today:Date}), -1) FROM ("  # noqa: S608 - db from config
-            f"  SELECT DISTINCT currency AS c FROM {self._db}.kpi_amounts WHERE currency != ''"
+            f"  SELECT DISTINCT currency AS c FROM {self._db}.kpi_rollup_ads"
+            "   WHERE bucket >= {today:Date} - 30 AND currency NOT IN ('', {reporting:String})"
+            f"  UNION DISTINCT SELECT DISTINCT currency FROM {self._db}.cost_imports"
+            "   WHERE period_start >= {today:Date} - 30 AND currency NOT IN ('', {reporting:String})"
             f"  UNION DISTINCT SELECT DISTINCT currency FROM {self._db}.fx_rates"
             f") AS cs LEFT JOIN (SELECT currency, max(date) AS max_date FROM {self._db}.fx_rates GROUP BY currency)"
             " AS m ON cs.c = m.currency SETTINGS join_use_nulls = 1"
         )
-        result = self._client.query(sql, parameters={"today": today})
+        result = self._client.query(sql, parameters={"today": today, "reporting": reporting_currency})
         return {row[0]: int(row[1]) for row in result.result_rows}

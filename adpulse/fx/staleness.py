@@ -29,9 +29,9 @@ STALE = Gauge(
 )
 
 
-def refresh(store: FxStore, clock: Clock, max_age_days: int) -> int:
+def refresh(store: FxStore, clock: Clock, max_age_days: int, reporting_currency: str) -> int:
     today = datetime.fromtimestamp(clock.now_ms() / 1000, tz=UTC).date()
-    ages = store.ages(today)
+    ages = store.ages(today, reporting_currency)
     for currency, age in ages.items():
         RATE_AGE.labels(currency).set(age)
     stale = sum(1 for age in ages.values() if age < 0 or age > max_age_days)
@@ -39,10 +39,10 @@ def refresh(store: FxStore, clock: Clock, max_age_days: int) -> int:
     return stale
 
 
-async def run(store: FxStore, clock: Clock, max_age_days: int, stop: asyncio.Event) -> None:
+async def run(store: FxStore, clock: Clock, max_age_days: int, reporting_currency: str, stop: asyncio.Event) -> None:
     while not stop.is_set():
         try:
-            await asyncio.to_thread(refresh, store, clock, max_age_days)
+            await asyncio.to_thread(refresh, store, clock, max_age_days, reporting_currency)
         except Exception as exc:  # noqa: BLE001 - a metric must never take the API down; retried next round
             log.warning("FX staleness metric not refreshed: %s", exc)
         try:

@@ -6,13 +6,18 @@ view re-built on them (money converted when read).
   exactly whatever the rates).
 - ``clicks`` and ``conversions`` gain ``adset_id`` (inherited like the ad), ``conversions`` ``fx_date``.
 - ``kpi_rollup`` (AggregatingMergeTree) replaces ``kpi_minute``: per 15-minute bucket, every reporting
-  dimension and the money's currency and rate day: the counters, the amounts in their own currency, how
-  many events carry money, and the clicking visitors as a ``uniq`` state. Two views feed it from
-  ``events``: counters and cost (in ``cost_currency``), and conversion money (in ``currency``). It is
-  back-filled from ``events`` here (idempotently: truncated first).
-- ``kpi_amounts`` applies imported costs to the rollup (the replacement semantics of 0001's
-  ``kpi_facts``); ``kpi_facts`` and the KPI views read it through :mod:`schemas.reporting`, re-created on
-  every ``migrate`` run (``every_run``) because they bake in the reporting currency and the rate max age.
+  dimension and the money's currency and rate day: the counters, the amounts in their own currency and
+  how many events carry money. Two views feed it from ``events``: counters and cost (in
+  ``cost_currency``), and conversion money (in ``currency``). ``kpi_rollup_ads`` is the same without
+  sub-ids, fed from ``kpi_rollup`` (a cascading view); reports that use no sub-id read it.
+- ``kpi_visitors``: one row per (UTC day, ad, visitor), the visitor's first click of the day on the ad
+  (ReplacingMergeTree keeping the earliest): ``count()`` under ``FINAL`` is ``unique_clicks``, exact and
+  additive over rows.
+- All three are back-filled from ``events`` here (idempotently: emptied first, their views created after).
+- ``kpi_amounts`` / ``kpi_amounts_ads`` apply imported costs to the rollups (the replacement semantics of
+  0001's ``kpi_facts``); ``kpi_facts`` and the KPI views read them through :mod:`schemas.reporting`,
+  re-created on every ``migrate`` run (``every_run``) because they bake in the reporting currency and the
+  rate max age.
 
 Run with the aggregators stopped, as every migration.
 """

@@ -231,3 +231,21 @@ def test_kpi_request_errors_name_the_parameter(stack):
         response = httpx.get(f"{stack.api}/v1/kpis", params=params)
         assert response.status_code == 422, params
         assert response.json()["field"] == field
+
+
+def test_the_pixel_and_the_beacon_carry_the_visitor_id(stack):
+    ad = f"vid-{uuid.uuid4().hex[:8]}"
+    assert httpx.get(f"{stack.api}/i", params={"ad_id": ad, "sub1": "z"},
+                     headers={"Cookie": "other=1; adpulse_vid=cookie-visitor"}).status_code == 200  # fmt: skip
+    assert httpx.get(f"{stack.api}/e", params={"type": "page_view", "ad_id": ad, "vid": "snippet-visitor"},
+                     headers={"Cookie": "adpulse_vid=cookie-visitor"}).status_code == 204  # fmt: skip
+
+    def stored():
+        with stack.clickhouse() as client:
+            return client.query(
+                "SELECT event_type, visitor_id, sub1 FROM adpulse.events WHERE ad_id = {a:String} ORDER BY event_type",
+                parameters={"a": ad},
+            ).result_rows
+
+    rows = wait_for(lambda: len(stored()) == 2 and stored())
+    assert rows == [("impression", "cookie-visitor", "z"), ("page_view", "snippet-visitor", "")]
