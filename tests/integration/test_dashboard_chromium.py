@@ -113,7 +113,8 @@ def test_table_equals_the_api_at_every_level_of_grouping(stack, traffic, browser
     assert (mine["text"]["cost"], mine["text"]["revenue"], mine["text"]["profit"]) == ("5.80", "27.25", "21.45")
     assert mine["text"]["ctr"] == "20.97%" and mine["text"]["roi"] == "369.83%"
     assert "pos" in mine["classes"]["roi"].split()
-    assert not any("bot_clicks" in r["values"] for r in rows)  # the API does not offer bot clicks yet
+    # Bot clicks are a column exactly when the API provides them (issue 11 adds them).
+    assert any("bot_clicks" in r["values"] for r in rows) == ("bot_clicks" in top["totals"])
 
     # Expand source -> campaigns -> ads; each level equals the API filtered by its parents.
     browser.eval(f"document.querySelector('#rows tr[data-key=\"{alpha}\"] .toggle').click()")
@@ -157,7 +158,11 @@ def test_grouping_is_chosen_in_the_page(stack, traffic, browser):
     assert browser.eval("document.querySelectorAll('#rows .toggle').length") == 0  # one level: nothing to expand
     assert_rows_equal(rows, api(stack, "campaign_id", day, day), "campaign_id")
     assert {ad.campaign for ad in traffic} <= {r["key"] for r in rows}
-    # The column chooser: unticking CPA removes it from the header and the rows, ticking ROAS... keeps it.
+    # A link (the view lives in the URL fragment) opens that view, also when edited in place.
+    reload_after(browser, "location.hash = 'preset=today&tz=UTC&group=medium'")
+    assert {r["dim"] for r in browser.eval(ROWS) if r["level"] >= 0} == {"medium"}
+    assert browser.eval("document.getElementById('g1').value") == "medium"
+    # The column chooser: unticking CPA removes it from the header and the rows, and the choice is kept.
     assert browser.eval("!!document.querySelector('th[data-col=cpa]')")
     browser.eval("document.getElementById('columns-button').click()")
     browser.wait("!document.getElementById('columns-panel').hidden")

@@ -654,6 +654,17 @@
       var panel = $("columns-panel");
       if (!panel.hidden && !ev.target.closest("#columns-menu")) { panel.hidden = true; renderColumnsPanel(); }
     });
+    window.addEventListener("hashchange", function () {  // a pasted or edited link: show that view
+      readHash();
+      if (!$("tz").querySelector('option[value="' + state.tz + '"]')) $("tz").appendChild(el("option", { value: state.tz }, state.tz));
+      $("tz").value = state.tz;
+      if (state.preset === "custom" && state.from && state.to) setPreset("custom"); else setPreset(state.preset);
+      $("compare").checked = state.compare;
+      state.selected = null; state.selectedNode = null;
+      tree.children = [];
+      fillGroupSelects();
+      load();
+    });
     window.addEventListener("resize", function () { if (chart) chart.setSize({ width: Math.max($("chart").clientWidth - 8, 320), height: 220 }); });
     load();
   }
