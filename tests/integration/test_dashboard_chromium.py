@@ -11,6 +11,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -239,11 +240,16 @@ def test_chart_shows_the_selection_per_hour(stack, traffic, browser, shots):
         reload_after(browser, f"document.querySelector('#rows tr[data-key=\"{alpha}\"] td.name').click(); "
                               "adpulseDashboard.load()")  # fmt: skip
         berlin = browser.eval("adpulseDashboard.chartData()")[1]
-        offset = 1 if datetime.now(UTC).month in (1, 2, 3, 11, 12) else 2
+        offset = int((datetime.now(ZoneInfo("Europe/Berlin")).utcoffset() or timedelta()).total_seconds()) // 3600
         assert [i for i, v in enumerate(berlin) if v] == [h + offset for h in utc_hours] and sum(berlin) == 13
     age = float(browser.eval("document.getElementById('freshness').dataset.age"))
     assert 0 <= age < 600  # the newest event is this test's
     browser.screenshot(shots / "dashboard-selection.png")
+    # Auto refresh (5 s is the shortest a link may ask for): the page reloads its answers by itself.
+    open_report(browser, stack, "preset=today&tz=UTC&group=source&refresh=5")
+    loaded = browser.eval("document.body.dataset.loadedAt")
+    browser.wait(f"document.body.dataset.loadedAt !== {loaded!r}", timeout=20)
+    assert browser.eval("document.getElementById('autorefresh').value") == "5"
 
 
 def test_freshness_reports_the_newest_stored_event(stack, traffic):

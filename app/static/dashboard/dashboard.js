@@ -146,7 +146,7 @@
       state.sort = { key: s[0], desc: s[1] !== "asc" };
     }
     state.compare = p.get("compare") === "1";
-    if (p.get("refresh")) state.refresh = Number(p.get("refresh")) || 0;
+    if (p.get("refresh")) state.refresh = Math.max(5, Math.round(Number(p.get("refresh")) || 0));
   }
   function writeHash() {
     var p = new URLSearchParams();
@@ -574,7 +574,9 @@
   }
   function setRefresh(seconds) {
     state.refresh = seconds;
-    $("autorefresh").value = String(seconds);
+    var sel = $("autorefresh");
+    if (!sel.querySelector('option[value="' + seconds + '"]')) sel.appendChild(el("option", { value: String(seconds) }, seconds + " s"));
+    sel.value = String(seconds);
     if (timer) clearInterval(timer);
     timer = seconds ? setInterval(function () { if (document.body.getAttribute("data-state") !== "loading") load(); }, seconds * 1000) : null;
   }
