@@ -1,3 +1,5 @@
+"""`adpulse dashboard-hash` (its own file: tests/adpulse/test_cli.py belongs to the deployment branch)."""
+
 import io
 
 from adpulse.cli import main
