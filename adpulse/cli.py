@@ -238,6 +238,27 @@ def _redeliver(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _dashboard_hash(args: argparse.Namespace) -> int:
+    """Print a password hash for ADPULSE_DASHBOARD_USERS (password from the terminal, or stdin when piped)."""
+    import getpass
+
+    from adpulse.passwords import make_hash
+
+    if sys.stdin.isatty():
+        password = getpass.getpass("password: ")
+        if getpass.getpass("again: ") != password:
+            print("adpulse: the passwords differ", file=sys.stderr)
+            return 2
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    if len(password) < 8:
+        print("adpulse: use a password of at least 8 characters", file=sys.stderr)
+        return 2
+    encoded = make_hash(password)
+    print(f"{args.user}:{encoded}" if args.user else encoded)
+    return 0
+
+
 def _fx_import(settings: Settings, args: argparse.Namespace) -> int:
     """Issue 9: load an ECB reference-rates file as cross rates into the reporting currency."""
     from pathlib import Path
@@ -289,6 +310,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "fx-import", help="load an ECB eurofxref file (CSV, XML or ZIP) as rates into the reporting currency"
     )
     fx.add_argument("file", help="eurofxref.csv, eurofxref-hist.csv, eurofxref-daily.xml, eurofxref-hist.xml, or a ZIP")
+    hasher = sub.add_parser(
+        "dashboard-hash", help="hash a password for ADPULSE_DASHBOARD_USERS (from the terminal or stdin)"
+    )
+    hasher.add_argument("--user", help="print user:hash, ready for ADPULSE_DASHBOARD_USERS")
     dev = sub.add_parser(
         "clickhouse-dev", help="DEVELOPMENT/TEST ONLY: serve ClickHouse's HTTP interface over the embedded engine"
     )
@@ -297,6 +322,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     add_arguments(dev)
     args = parser.parse_args(argv)
 
+    if args.command == "dashboard-hash":
+        return _dashboard_hash(args)
     if args.command == "clickhouse-dev":
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         from adpulse.devch.server import serve_args

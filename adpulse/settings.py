@@ -13,6 +13,7 @@ from pydantic import Field, ValidationError, ValidationInfo, field_validator, mo
 from pydantic.types import FilePath, SecretStr
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from adpulse.passwords import HashFormatError, parse_hash
 from deliver.config import GA4Target, MetaTarget, SourcePostback, TikTokTarget
 from ingest.networks import DEFAULT_NETWORK, NetworkConfig
 
@@ -167,6 +168,11 @@ class Settings(BaseSettings):
     reporting_currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
     fx_max_age_days: int = Field(default=7, ge=0, le=3650)
 
+    # Dashboard and report endpoints (issue 14): users for HTTP basic auth, "user:pbkdf2_sha256$...,user2:..."
+    # (hashes from `adpulse dashboard-hash`). With neither these nor api_keys set, /dashboard, /v1/kpis and
+    # /v1/freshness answer loopback clients only (app/access.py).
+    dashboard_users: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
+
     @field_validator("redirect_allowlist", mode="before")
     @classmethod
     def _parse_allowlist(cls, value: object) -> object:
@@ -191,6 +197,23 @@ class Settings(BaseSettings):
                 raise ValueError(f"expected host=param[,host=param...], got {item!r}")
             mapping[host.strip().lower()] = param.strip()
         return mapping
+
+    @field_validator("dashboard_users", mode="before")
+    @classmethod
+    def _parse_dashboard_users(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        users: dict[str, str] = {}
+        for item in filter(None, (part.strip() for part in value.split(","))):
+            user, sep, encoded = item.partition(":")
+            if not sep or not user.strip():
+                raise ValueError("expected user:hash[,user:hash...]")
+            try:
+                parse_hash(encoded.strip())
+            except HashFormatError as exc:
+                raise ValueError(f"user {user.strip()!r}: {exc}") from None
+            users[user.strip()] = encoded.strip()
+        return users
 
     @model_validator(mode="after")
     def _default_network(self) -> Settings:

@@ -7,7 +7,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from adpulse.clickhouse import connect, parse_target
 from adpulse.clock import Clock, SystemClock
@@ -15,7 +15,8 @@ from adpulse.fx import staleness
 from adpulse.fx.rates import FxStore
 from adpulse.kafka import client_options
 from adpulse.settings import Settings, load_settings
-from app import batch, click, costs, exports, fxrates, health, kpis, pixel, postback
+from app import batch, click, costs, dashboard, exports, freshness, fxrates, health, kpis, pixel, postback
+from app.access import Denied, ReaderAccess, denied_handler, require_reader
 from app.clickhouse_link import ClickHouseLink
 from app.duplicates import DuplicateCheck
 from app.fastpixel import PixelFastPath
@@ -74,8 +75,13 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.services = svc
-    for module in (pixel, click, postback, batch, costs, kpis, fxrates, exports, health):
+    for module in (pixel, click, postback, batch, costs, fxrates, exports, health):
         app.include_router(module.router)
+    # Reports (dashboard, KPIs, freshness): one access rule, see app/access.py.
+    app.state.reader_access = ReaderAccess(settings.dashboard_users, settings.api_keys)
+    app.add_exception_handler(Denied, denied_handler)
+    for module in (kpis, freshness, dashboard):
+        app.include_router(module.router, dependencies=[Depends(require_reader)])
     app.add_middleware(LimitsMiddleware, browser_answer=pixel.browser_answer)
     return app
 

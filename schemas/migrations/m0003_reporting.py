@@ -124,7 +124,7 @@ SELECT bucket, {cols}, currency, fx_date, impressions, clicks, conversions, conv
     if(covered, toInt64(0), cost_events) AS cost_events, revenue_events
 FROM (
     SELECT bucket, {cols}, currency, fx_date, {_MEASURES},
-        cost_events != 0 AND (
+        cost_events != 0 AND (SELECT count() FROM {db}.cost_imports) > 0 AND (
             (ad_id, toStartOfDay(bucket)) IN (
                 SELECT ad_id, period_start FROM {db}.cost_imports FINAL WHERE granularity = 'day')
             OR (ad_id, toStartOfHour(bucket)) IN (

@@ -48,3 +48,14 @@ def test_operations_settings_parse_case_insensitively_and_fail_on_bad_values(mon
         with pytest.raises(SettingsError, match=name):
             load_settings()
         monkeypatch.delenv(name)
+
+
+def test_dashboard_users_are_parsed_and_bad_hashes_named(monkeypatch):
+    from adpulse.passwords import make_hash
+
+    good = make_hash("pw-123456", iterations=100_000)
+    monkeypatch.setenv("ADPULSE_DASHBOARD_USERS", f"alice:{good}, bob:{good}")
+    assert load_settings().dashboard_users == {"alice": good, "bob": good}
+    monkeypatch.setenv("ADPULSE_DASHBOARD_USERS", "alice:plaintext")
+    with pytest.raises(SettingsError, match="ADPULSE_DASHBOARD_USERS"):
+        load_settings()
