@@ -24,7 +24,7 @@ def test_configured_replication_wins_and_is_checked_against_the_cluster():
 
 def test_every_topic_gets_the_replication_and_min_insync():
     specs = topic_specs(load_settings(), 3, 2)
-    assert {s.name for s in specs} == {"adpulse.events", "adpulse.rejects", "adpulse.dlq"}
+    assert {s.name for s in specs} == {"adpulse.events", "adpulse.rejects", "adpulse.dlq", "adpulse.deliveries"}
     for spec in specs:
         assert spec.replication_factor == 3
         assert spec.topic_configs["min.insync.replicas"] == "2"
