@@ -15,16 +15,19 @@ log = logging.getLogger("adpulse")
 
 
 def _api(settings: Settings, args: argparse.Namespace) -> int:
-    # Granian (Rust HTTP server, ASGI): about 2x uvicorn's request rate on the pixel path, measured.
+    # Granian (Rust HTTP server) through its RSGI interface: app.frontdoor answers the pixel and postbacks
+    # itself and hands everything else to the FastAPI app (README "Benchmarks" has the measurements).
     from granian import Granian
-    from granian.constants import Interfaces, Loops
+    from granian.constants import HTTPModes, Interfaces, Loops
 
     Granian(
         "app.main:app_from_env",  # each worker reads the same ADPULSE_* environment once at start
         factory=True,
         address=settings.host,
         port=settings.port,
-        interface=Interfaces.ASGI,
+        interface=Interfaces.RSGI,
+        http=HTTPModes.http1,  # no HTTP/2 sniffing per connection: HTTP/2 ends at the proxy in front
+        websockets=False,
         workers=settings.workers,
         loop=Loops.uvloop,
         log_access=False,
