@@ -93,7 +93,7 @@ async def handle(svc: Services, pb: Postback) -> Answer:
     if svc.duplicates.recent(event_id):
         return Answer(200, {"status": "duplicate", "event_id": event_id})
     # Ask ClickHouse while Kafka acknowledges: publishing a duplicate is harmless (the aggregator drops
-    # it), so the answer waits for the slower of the two, not for both in turn.
+    # it), so the answer waits for Kafka, and for ClickHouse's opinion only a short while more.
     stored = asyncio.create_task(svc.duplicates.stored(event_id))
     try:
         await svc.publisher.publish(svc.settings.topic_events, event, key=event["click_id"])
@@ -101,5 +101,5 @@ async def handle(svc: Services, pb: Postback) -> Answer:
         stored.cancel()
         return Answer(503, UNAVAILABLE, {"Retry-After": RETRY_AFTER_S})
     svc.duplicates.remember(event_id)
-    status = "duplicate" if await stored else "accepted"
+    status = "duplicate" if await svc.duplicates.settled(stored, svc.settings.postback_duplicate_wait_s) else "accepted"
     return Answer(200, {"status": status, "event_id": event_id})
