@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install kafka-install system-deps run up stop lint test test-fast bench bench-smoke chaos chaos-short clean deploy-tools
+.PHONY: install kafka-install system-deps run up stop lint test test-fast bench bench-smoke bench-frontdoor chaos chaos-short clean deploy-tools
 
 install: $(STAMP)
 
@@ -56,6 +56,10 @@ bench: install kafka-install system-deps
 
 bench-smoke: install kafka-install system-deps
 	$(BIN)/python -m loadtests.bench --smoke
+
+## The front door alone (about 4 minutes): pixel maximum with the no-op ceiling, postback maximum, latency.
+bench-frontdoor: install kafka-install system-deps
+	$(BIN)/python -m loadtests.bench --phases pixel,postback,latency
 
 ## Fault injection (a few minutes); `chaos-short` is the variant `make test` runs. Then a broker of a
 ## 3-node Kafka cluster killed twice under load (loadtests/failover.py; its short form runs in make test).

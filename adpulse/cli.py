@@ -22,11 +22,12 @@ log = logging.getLogger("adpulse")
 
 
 def _api(settings: Settings, args: argparse.Namespace) -> int:
-    # Granian (Rust HTTP server, ASGI): about 2x uvicorn's request rate on the pixel path, measured.
+    # Granian (Rust HTTP server) through its RSGI interface: app.frontdoor answers the pixel and postbacks
+    # itself and hands everything else to the FastAPI app (README "Benchmarks" has the measurements).
     import math
 
     from granian import Granian
-    from granian.constants import Interfaces, Loops
+    from granian.constants import HTTPModes, Interfaces, Loops
 
     from adpulse import logs
     from adpulse.metrics_mp import multiprocess_dir
@@ -37,7 +38,9 @@ def _api(settings: Settings, args: argparse.Namespace) -> int:
             factory=True,
             address=settings.host,
             port=settings.port,
-            interface=Interfaces.ASGI,
+            interface=Interfaces.RSGI,
+            http=HTTPModes.http1,  # no HTTP/2 sniffing per connection: HTTP/2 ends at the proxy in front
+            websockets=False,
             workers=settings.workers,
             loop=Loops.uvloop,
             log_access=False,

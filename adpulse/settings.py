@@ -98,6 +98,10 @@ class Settings(BaseSettings):
             raise ValueError(f"expected auto or 1..32, got {value}")
         return value
 
+    # Front door (issue 10): how long a postback's answer waits, once Kafka acknowledged the event, for
+    # ClickHouse to say whether it is a resend (a "no" is never a promise: the aggregator deduplicates).
+    postback_duplicate_wait_s: float = Field(default=0.005, ge=0, le=1)
+
     # Aggregator.
     consumer_group: str = "adpulse-aggregator"
     batch_max_rows: int = Field(default=20_000, ge=1)

@@ -7,6 +7,7 @@ from typing import Any
 import orjson
 from starlette.requests import Request
 
+from app.client_ip import client_ip
 from ingest import normalize as norm
 from ingest.errors import FieldError
 from ingest.hits import HitContext
@@ -22,11 +23,7 @@ def query(request: Request) -> dict[str, str]:
 
 def context(request: Request, now_ms: int, *, trust_forwarded: bool) -> HitContext:
     headers = request.headers
-    ip = ""
-    if trust_forwarded and headers.get("x-forwarded-for"):
-        ip = headers["x-forwarded-for"].split(",")[0]
-    elif request.client is not None:
-        ip = request.client.host
+    ip = client_ip(headers.get("x-forwarded-for"), request_peer(request), trust_forwarded=trust_forwarded)
     return HitContext(
         now_ms=now_ms,
         user_agent=headers.get("user-agent", "")[:512],
@@ -51,13 +48,20 @@ def scalar_object(value: Any, field: str) -> dict[str, str]:
     return params
 
 
+def request_peer(request: Request) -> str:
+    return request.client.host if request.client is not None else ""
+
+
 async def body_params(request: Request, *, nested: bool = False) -> dict[str, str]:
     """Form (urlencoded) or JSON object body as parameters; empty body -> {}. ``nested``: a JSON body
     may nest objects and lists, read as dotted paths (``data.purchase.transaction``)."""
-    body = await request.body()
+    return parse_body(await request.body(), request.headers.get("content-type", ""), nested=nested)
+
+
+def parse_body(body: bytes, content_type_header: str, *, nested: bool = False) -> dict[str, str]:
     if not body.strip():
         return {}
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    content_type = content_type_header.split(";")[0].strip().lower()
     if content_type == "application/json":
         try:
             document = orjson.loads(body)

@@ -43,9 +43,13 @@ async def _reply(send: Send, status: int, body: bytes, content_type: bytes) -> N
     await send({"type": "http.response.body", "body": body})
 
 
+def too_large(field: str, reason: str) -> bytes:
+    """The JSON body of a 413/414/431 answer (also sent by the RSGI front door)."""
+    return orjson.dumps({"error": "too_large", "field": field, "reason": reason})
+
+
 async def _error(send: Send, status: int, field: str, reason: str) -> None:
-    body = orjson.dumps({"error": "too_large", "field": field, "reason": reason})
-    await _reply(send, status, body, b"application/json")
+    await _reply(send, status, too_large(field, reason), b"application/json")
 
 
 class LimitsMiddleware:

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
 
-from adpulse.clickhouse import connect, parse_target
+from adpulse.clickhouse import ClickHouseTarget, connect, parse_target
 from adpulse.clock import Clock, SystemClock
 from adpulse.fx import staleness
 from adpulse.fx.rates import FxStore
@@ -19,7 +19,7 @@ from app import batch, click, costs, dashboard, exports, freshness, fxrates, hea
 from app.access import Denied, ReaderAccess, denied_handler, require_reader
 from app.clickhouse_link import ClickHouseLink
 from app.duplicates import DuplicateCheck
-from app.fastpixel import PixelFastPath
+from app.frontdoor import FrontDoor
 from app.limits import LimitsMiddleware
 from app.redirects import RedirectPolicy
 from app.request_id import RequestIdMiddleware
@@ -27,6 +27,34 @@ from app.services import Services
 from ingest.publisher import Publisher
 
 log = logging.getLogger(__name__)
+
+
+@asynccontextmanager
+async def running(svc: Services, target: ClickHouseTarget) -> AsyncIterator[None]:
+    """Start-up and shutdown of one worker: the Kafka publisher (drained at the end, within
+    ADPULSE_SHUTDOWN_TIMEOUT_S), ClickHouse (connected in the background while it is down, so /readyz says
+    so and the API starts anyway) and the stale-FX-rate metric."""
+    settings = svc.settings
+    clickhouse = ClickHouseLink(svc, lambda: connect(target), where=target.url.split("@")[-1])
+    await svc.publisher.start(settings.topic_events, settings.events_partitions)
+    await clickhouse.start()
+    stop_fx = asyncio.Event()
+    fx_task = asyncio.create_task(
+        staleness.run(
+            lambda: FxStore(svc.clickhouse, svc.database) if svc.clickhouse is not None else None,
+            svc.clock,
+            settings.fx_max_age_days,
+            settings.reporting_currency,
+            stop_fx,
+        )
+    )
+    try:
+        yield
+    finally:
+        stop_fx.set()
+        await fx_task
+        await svc.publisher.stop(settings.shutdown_timeout_s)  # drain what was accepted, within the grace period
+        await clickhouse.stop()
 
 
 def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
@@ -43,38 +71,15 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         database=target.database,
     )
 
-    # ClickHouse down at start: the API starts anyway (/readyz says so) and connects when it comes up.
-    clickhouse = ClickHouseLink(svc, lambda: connect(target), where=target.url.split("@")[-1])
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await publisher.start(settings.topic_events, settings.events_partitions)
-        await clickhouse.start()
-        # Issue 9: the stale-FX-rate metric, refreshed in the background (once ClickHouse is connected).
-        stop_fx = asyncio.Event()
-        fx_task = asyncio.create_task(
-            staleness.run(
-                lambda: FxStore(svc.clickhouse, svc.database) if svc.clickhouse is not None else None,
-                svc.clock,
-                settings.fx_max_age_days,
-                settings.reporting_currency,
-                stop_fx,
-            )
-        )
-        yield
-        stop_fx.set()
-        await fx_task
-        await publisher.stop(settings.shutdown_timeout_s)  # drain what was accepted, within the grace period
-        await clickhouse.stop()
-
     app = FastAPI(
         title="adpulse",
         version="0.1.0",
         summary="Event tracking for performance marketing: pixel, clicks, postbacks, batch, KPIs",
-        lifespan=lifespan,
+        lifespan=lambda _app: running(svc, target),
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.services = svc
+    app.state.clickhouse_target = target
     for module in (pixel, click, postback, batch, costs, fxrates, exports, health):
         app.include_router(module.router)
     # Reports (dashboard, KPIs, freshness): one access rule, see app/access.py.
@@ -86,9 +91,11 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     return app
 
 
-def app_from_env() -> PixelFastPath:
-    """The served application (``adpulse api``): the pixel's fast path in front of the FastAPI app, so
-    ``GET /i`` skips the framework entirely; everything else (lifespan included) passes through, with
-    request ids (``app.request_id``) for every answer and log line."""
+def app_from_env() -> FrontDoor:
+    """The served application (``adpulse api``, granian's RSGI interface): the pixel and postbacks answered
+    without the framework, everything else by the FastAPI app with request ids (``app.request_id``) on
+    every answer and log line; start-up and shutdown in RSGI's hooks."""
     app = create_app(load_settings())
-    return PixelFastPath(RequestIdMiddleware(app), app.state.services)
+    svc: Services = app.state.services
+    target: ClickHouseTarget = app.state.clickhouse_target
+    return FrontDoor(RequestIdMiddleware(app), svc, lambda: running(svc, target))

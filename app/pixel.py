@@ -11,7 +11,7 @@ from pathlib import Path
 from fastapi import APIRouter, Request, Response
 
 from app import inbound
-from app.fastpixel import publish_hit
+from app.fastpixel import publish_scope_hit
 from app.responses import GIF, NO_CACHE
 from app.services import Services, services
 from ingest.errors import FieldError
@@ -67,7 +67,7 @@ def _track(svc: Services, request: Request, endpoint: str, kind: EventType | Non
 @router.get("/i", summary="Impression pixel (1x1 GIF)", response_class=Response)
 async def impression(request: Request) -> Response:
     """Served by ``app.fastpixel`` in front of the router; this route documents it and does the same."""
-    publish_hit(services(request), request.scope)
+    publish_scope_hit(services(request), request.scope)
     return Response(GIF, media_type="image/gif", headers=NO_CACHE)
 
 

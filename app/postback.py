@@ -4,27 +4,22 @@ Parameters come from the query, a form body or a JSON object body (the body wins
 after Kafka acknowledged the event (acks=all); 503 with Retry-After when Kafka is unavailable; 403
 for a wrong or missing network token; 404 for an unknown network; 422 naming the field for bad input,
 including macros the network left unresolved. A resend answers 200 with ``"status": "duplicate"``.
+
+The served hot path is ``app.fastpostback`` (RSGI, no framework); these routes document the contract
+(OpenAPI) and run the same handler (``app.postback_handler``) when the app is served over ASGI.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
-
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
-from app import inbound
-from app.responses import rejected, unavailable
+from app.client_ip import client_ip
+from app.inbound import request_peer
+from app.postback_handler import Postback, handle
 from app.services import services
-from ingest.errors import FieldError
-from ingest.hits import HitContext, conversion
-from ingest.metrics import POSTBACK_AUTH_FAILURES
-from ingest.networks import DEFAULT_NETWORK, NetworkConfig
-from ingest.publisher import PublishUnavailable
 
 router = APIRouter()
-log = logging.getLogger(__name__)
 RESPONSES: dict[int | str, dict[str, str]] = {
     403: {"description": "missing or wrong network token"},
     404: {"description": "unknown network"},
@@ -33,70 +28,28 @@ RESPONSES: dict[int | str, dict[str, str]] = {
 }
 
 
-def _refusal(
-    request: Request, config: NetworkConfig, token: str | None, trust_forwarded: bool
-) -> tuple[str, str] | None:
-    """Why a postback is not authentic, as (field, reason), or None."""
-    forwarded = request.headers.get("x-forwarded-for", "") if trust_forwarded else ""
-    ip = forwarded.split(",")[0].strip() or (request.client.host if request.client else "")
-    if not config.ip_ok(ip):
-        return "client_ip", "source address not allowed for this network"
-    if not config.token_ok(token):
-        return "token", "missing or wrong token"
-    if not config.signature_ok(request.scope.get("query_string", b""), request.headers.get("x-adpulse-signature")):
-        return "sig", "missing or wrong signature"
-    return None
-
-
-async def _handle(request: Request, network: str, path_token: str | None) -> Response:
+async def _handle(request: Request, network: str | None, path_token: str | None) -> Response:
     svc = services(request)
-    config = svc.settings.networks.get(network)
-    if config is None:
-        return JSONResponse({"error": "unknown_network", "field": "network", "reason": network[:64]}, 404)
-    preset = config.preset_rules
-    try:
-        params = inbound.query(request)
-        if request.method == "POST":
-            params.update(await inbound.body_params(request, nested=preset is not None))
-    except FieldError as exc:
-        return rejected("/postback", exc)
-    token = path_token or params.pop("token", None)
-    if preset is not None:  # the network's own names, status words and secret (ingest/presets.py)
-        token = token or preset.token(request.headers, params)
-        params = preset.translate(params)
-    refusal = _refusal(request, config, token, svc.settings.trust_forwarded)
-    if refusal is not None:
-        field, reason = refusal
-        POSTBACK_AUTH_FAILURES.labels(network).inc()
-        log.warning("postback refused for network %s: %s", network[:64], reason)  # never the secret itself
-        return JSONResponse({"error": "forbidden", "field": field, "reason": reason}, 403)
-    params.pop("token", None)
-    params.pop("sig", None)
-    params.pop("network", None)
-    try:
-        event = conversion(params, HitContext(svc.clock.now_ms()), network=network, statuses=config.status_words())
-    except FieldError as exc:
-        return rejected("/postback", exc)
-    event_id = event["event_id"]
-    if svc.duplicates.recent(event_id):
-        return JSONResponse({"status": "duplicate", "event_id": event_id})
-    # Ask ClickHouse while Kafka acknowledges: publishing a duplicate is harmless (the aggregator drops
-    # it), so the answer waits for the slower of the two, not for both in turn.
-    stored = asyncio.create_task(svc.duplicates.stored(event_id))
-    try:
-        await svc.publisher.publish(svc.settings.topic_events, event, key=event["click_id"])
-    except PublishUnavailable:
-        stored.cancel()
-        return unavailable()
-    svc.duplicates.remember(event_id)
-    status = "duplicate" if await stored else "accepted"
-    return JSONResponse({"status": status, "event_id": event_id})
+    headers = request.headers
+    postback = Postback(
+        network=network,
+        path_token=path_token,
+        raw_query=request.scope.get("query_string", b""),
+        body=await request.body() if request.method == "POST" else None,
+        content_type=headers.get("content-type", ""),
+        signature=headers.get("x-adpulse-signature"),
+        headers=headers,
+        ip=client_ip(
+            headers.get("x-forwarded-for"), request_peer(request), trust_forwarded=svc.settings.trust_forwarded
+        ),
+    )
+    answer = await handle(svc, postback)
+    return JSONResponse(answer.body, answer.status, headers=answer.headers or None)
 
 
 @router.api_route("/postback", methods=["GET", "POST"], summary="Conversion postback", responses=RESPONSES)
 async def postback(request: Request) -> Response:
-    network = request.query_params.get("network", DEFAULT_NETWORK)
-    return await _handle(request, network, None)
+    return await _handle(request, None, None)
 
 
 @router.api_route("/postback/{network}", methods=["GET", "POST"], summary="Conversion postback of a network",

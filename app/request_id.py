@@ -32,9 +32,14 @@ _VALID = re.compile(rb"[A-Za-z0-9._:\-]{1,128}")
 def request_id(headers: list[tuple[bytes, bytes]]) -> str:
     for name, value in headers:
         if name == HEADER:
-            if _VALID.fullmatch(value):
-                return value.decode("ascii")
-            break
+            return checked(value)
+    return os.urandom(16).hex()
+
+
+def checked(supplied: bytes | None) -> str:
+    """The supplied id when it is short and plain, else a new one (also for the RSGI postback path)."""
+    if supplied is not None and _VALID.fullmatch(supplied):
+        return supplied.decode("ascii")
     return os.urandom(16).hex()
 
 

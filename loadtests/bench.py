@@ -4,13 +4,19 @@ Phases (each bounded in time and count):
 1. pixel maximum: wrk against nginx serving the same GIF and against the API's ``/i``, alternating,
    each server pinned to core 0 and wrk to core 1 (the aggregator is stopped so it does not share the
    core: the hits pile up in Kafka); reported as req/s, req per server CPU-second, and their ratio.
+   In the same rounds, do-nothing RSGI and ASGI apps under granian (``loadtests.noop``): the ceiling
+   of any Python app here (``pixel_max.ceiling``).
 2. aggregator drain: the aggregator restarts on that backlog; rows/s until every hit is in ClickHouse.
 3. latency at a fixed offered rate (50% and 80% of the measured maximum): the pixel with hey, the
-   postback (acks=all before answering) with an open-loop generator; p50/p99.
+   postback (acks=all before answering) with paced locust users; p50/p99. The API stays on core 0; the
+   aggregator and the ClickHouse endpoint are pinned to core 1 with the load generator (Kafka floats).
 4. freshness: received_at (API) to inserted_at (ClickHouse, where ad_kpis sees it in the same insert),
    p50/p99 over the 50% phase, and a probe polling ad_kpis for a tagged event.
 5. soak: a traffic mix (pixel >> clicks > postbacks) at a fixed rate; RSS of the API and the
    aggregator at the end; loss = 2xx answers counted by the load generators - rows in ClickHouse.
+
+``--phases`` runs a subset (same JSON keys for what runs), e.g. the front door alone:
+``python -m loadtests.bench --phases pixel,postback,latency`` (``make bench-frontdoor``).
 """
 
 from __future__ import annotations
@@ -33,7 +39,7 @@ import orjson
 
 from loadtests import bench_reports
 from loadtests.procs import cpu_seconds, memory_mb, pin, tree
-from loadtests.stack import REPO, Nginx, Stack
+from loadtests.stack import REPO, Nginx, NoopApp, Stack
 from loadtests.tools import LoadResult, hey, locust_fixed_rate, wrk
 
 PIXEL_QUERY = ("utm_source=google&utm_medium=cpc&utm_campaign=spring_sale&utm_content={ad}&utm_term=running+shoes"
@@ -60,11 +66,15 @@ def measured(pids: list[int], run: Any) -> tuple[LoadResult, float]:
     return result, cpu_seconds(pids) - before
 
 
-def pixel_max(stack: Stack, seconds: float, rounds: int, ad: str) -> dict[str, Any]:
+PHASES = ("pixel", "drain", "postback", "latency", "freshness", "soak")
+
+
+def pixel_max(stack: Stack, seconds: float, rounds: int, ad: str, ceiling: bool = True) -> dict[str, Any]:
     api_pids = tree(stack.pid("api"))
     pin(api_pids, 0)
     url = f"{stack.api}/i?{PIXEL_QUERY.format(ad=ad)}"
-    runs: dict[str, list[tuple[LoadResult, float]]] = {"nginx": [], "api": []}
+    noops = ("noop_rsgi", "noop_asgi") if ceiling else ()
+    runs: dict[str, list[tuple[LoadResult, float]]] = {"nginx": [], "api": [], **{n: [] for n in noops}}
     nginx_pids: list[int] = []
     for _ in range(rounds):
         nginx = Nginx(stack.run_dir / "nginx")
@@ -73,6 +83,13 @@ def pixel_max(stack: Stack, seconds: float, rounds: int, ad: str) -> dict[str, A
         runs["nginx"].append(measured(nginx_pids, lambda u=nginx_url: wrk(u, seconds)))
         nginx.stop()
         runs["api"].append(measured(api_pids, lambda: wrk(url, seconds)))
+        for name in noops:
+            noop = NoopApp(name.removeprefix("noop_"))
+            noop_url = noop.start()
+            noop_pids = tree(noop.process.pid) if noop.process else []
+            pin(noop_pids, 0)
+            runs[name].append(measured(noop_pids, lambda u=noop_url: wrk(f"{u}?{PIXEL_QUERY.format(ad=ad)}", seconds)))
+            noop.stop()
 
     def summary(name: str) -> dict[str, float]:
         rates = [r.rate for r, _ in runs[name]]
@@ -82,13 +99,20 @@ def pixel_max(stack: Stack, seconds: float, rounds: int, ad: str) -> dict[str, A
 
     nginx_s, api_s = summary("nginx"), summary("api")
     sent_ok = sum(r.ok for r, _ in runs["api"])
-    return {
+    out = {
         "nginx": nginx_s,
         "api": api_s,
         "ratio": round(api_s["rps"] / nginx_s["rps"], 3),
         "ratio_per_cpu": round(api_s["rps_per_cpu_s"] / nginx_s["rps_per_cpu_s"], 3),
         "answered_ok": sent_ok,
+        # every round's figures, to judge the noise on a shared machine
+        "rounds_rps": {name: [round(r.rate) for r, _ in results] for name, results in runs.items()},
     }
+    if noops:
+        out["ceiling"] = {name: summary(name) | {"ratio": round(summary(name)["rps"] / nginx_s["rps"], 3),
+                          "ratio_per_cpu": round(summary(name)["rps_per_cpu_s"] / nginx_s["rps_per_cpu_s"], 3)}
+                          for name in noops}  # fmt: skip
+    return out
 
 
 def drain(stack: Stack, expected: int, ad: str) -> dict[str, Any]:
@@ -120,8 +144,16 @@ def freshness(stack: Stack, ad: str) -> dict[str, Any]:
             "probe_p50_ms": round(probes[len(probes) // 2] * 1000), "probe_max_ms": round(probes[-1] * 1000)}  # fmt: skip
 
 
+def pin_pipeline(stack: Stack) -> dict[str, int]:
+    """The API on core 0; the aggregator and the ClickHouse endpoint on core 1, off the API's core."""
+    pin(tree(stack.pid("api")), 0)
+    for name in ("aggregator", "clickhouse"):
+        pin(tree(stack.pid(name)), 1)
+    return {"api": 0, "aggregator": 1, "clickhouse": 1, "load_generator": 1}
+
+
 def fixed_rate(stack: Stack, pixel_max_rps: float, postback_max_rps: float, seconds: float, ad: str) -> dict[str, Any]:
-    out: dict[str, Any] = {}
+    out: dict[str, Any] = {"cores": pin_pipeline(stack)}
     os.sched_setaffinity(0, {1})
     for share in (0.5, 0.8):
         pixel = hey(
@@ -186,51 +218,84 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     stack = Stack(run_dir)
     stack.up()
     try:
+        phases = set(args.phases)
         results: dict[str, Any] = {"date": datetime.now(UTC).isoformat(timespec="seconds"),
-                                   "machine": f"{os.cpu_count()} cores", "mode": "smoke" if args.smoke else "full"}  # fmt: skip
+                                   "machine": f"{os.cpu_count()} cores", "mode": "smoke" if args.smoke else "full",
+                                   "phases": [p for p in PHASES if p in phases]}  # fmt: skip
         ad = f"bench-{uuid.uuid4().hex[:8]}"
         stack.stop_aggregator()
-        results["pixel_max"] = pixel_max(stack, args.seconds, args.rounds, ad)
-        published = stack.api_metric('adpulse_events_published_total{event_type="hit"}')
-        results["pixel_max"]["handed_to_kafka"] = int(published)
-        results["drain"] = drain(stack, results["pixel_max"]["answered_ok"], ad)
-        results["drain"]["lost"] = results["pixel_max"]["answered_ok"] - results["drain"]["rows"]
-        pb = postback_max(stack, args.seconds)
-        results["postback_max"] = {"rps": round(pb.rate), "p99_ms": pb.p99_ms}
-        results["fixed_rate"] = fixed_rate(stack, results["pixel_max"]["api"]["rps"], pb.rate, args.seconds, ad)
-        results["freshness_50"] = freshness(stack, f"{ad}-50")
-        results["soak"] = soak(stack, args.soak_rate, args.soak_seconds, f"{ad}-soak")
+        pixel_rps = pb_rps = 0.0
+        if "pixel" in phases:
+            results["pixel_max"] = pixel_max(stack, args.seconds, args.rounds, ad, ceiling=not args.smoke)
+            published = stack.api_metric('adpulse_events_published_total{event_type="hit"}')
+            results["pixel_max"]["handed_to_kafka"] = int(published)
+            pixel_rps = results["pixel_max"]["api"]["rps"]
+        if "drain" in phases and "pixel" in phases:
+            results["drain"] = drain(stack, results["pixel_max"]["answered_ok"], ad)
+            results["drain"]["lost"] = results["pixel_max"]["answered_ok"] - results["drain"]["rows"]
+        stack.start_aggregator()  # running (and pinned off the API's core) for what follows
+        if "postback" in phases:
+            pin_pipeline(stack)
+            pb = postback_max(stack, args.seconds)
+            results["postback_max"] = {"rps": round(pb.rate), "p99_ms": pb.p99_ms}
+            pb_rps = pb.rate
+        if "latency" in phases and pixel_rps and pb_rps:
+            results["fixed_rate"] = fixed_rate(stack, pixel_rps, pb_rps, args.seconds, ad)
+        if "freshness" in phases and "fixed_rate" in results:
+            results["freshness_50"] = freshness(stack, f"{ad}-50")
+        if "soak" in phases:
+            results["soak"] = soak(stack, args.soak_rate, args.soak_seconds, f"{ad}-soak")
         return results
     finally:
         stack.down()
 
 
 def table(r: dict[str, Any]) -> str:
-    px, fr, soak_r = r["pixel_max"], r["fixed_rate"], r["soak"]
-    rows = [
-        ("pixel max, API (1 worker, core 0)", f"{px['api']['rps']} req/s, {px['api']['rps_per_cpu_s']} req/CPU-s"),
-        ("pixel max, nginx same GIF (core 0)", f"{px['nginx']['rps']} req/s, {px['nginx']['rps_per_cpu_s']} req/CPU-s"),
-        ("pixel ratio API/nginx", f"{px['ratio']}x (per CPU-second {px['ratio_per_cpu']}x); target >= 0.35x"),
-        ("hits handed to Kafka / answered 200", f"{px['handed_to_kafka']} / {px['answered_ok']}"),
-        ("aggregator drain from backlog", f"{r['drain']['rows_per_s']} rows/s ({r['drain']['rows']} rows)"),
-        ("postback max (acks=all)", f"{r['postback_max']['rps']} req/s"),
-    ]
-    for share in ("50%", "80%"):
-        p, b = fr[share]["pixel"], fr[share]["postback"]
+    rows: list[tuple[str, str]] = []
+    if "pixel_max" in r:
+        px = r["pixel_max"]
+        rows += [
+            ("pixel max, API (1 worker, core 0)", f"{px['api']['rps']} req/s, {px['api']['rps_per_cpu_s']} req/CPU-s"),
+            ("pixel max, nginx same GIF (core 0)", f"{px['nginx']['rps']} req/s, {px['nginx']['rps_per_cpu_s']} req/CPU-s"),
+            ("pixel ratio API/nginx", f"{px['ratio']}x (per CPU-second {px['ratio_per_cpu']}x); target >= 0.5x"),
+            ("hits handed to Kafka / answered 200", f"{px['handed_to_kafka']} / {px['answered_ok']}"),
+        ]  # fmt: skip
+        for name, c in px.get("ceiling", {}).items():
+            rows.append(
+                (f"ceiling: {name} / nginx", f"{c['rps']} req/s, {c['ratio']}x (per CPU-second {c['ratio_per_cpu']}x)")
+            )
+    if "drain" in r:
+        rows.append(("aggregator drain from backlog", f"{r['drain']['rows_per_s']} rows/s ({r['drain']['rows']} rows)"))
+    if "postback_max" in r:
+        rows.append(("postback max (acks=all)", f"{r['postback_max']['rps']} req/s"))
+    for share in ("50%", "80%") if "fixed_rate" in r else ():
+        p, b = r["fixed_rate"][share]["pixel"], r["fixed_rate"][share]["postback"]
         rows.append(
             (f"pixel at {share} ({p['offered_rps']} req/s)", f"p50 {p['p50_ms']:.2f} ms, p99 {p['p99_ms']:.2f} ms")
         )
-        rows.append((f"postback at {share} ({b['offered_rps']} req/s)",
-                     f"p50 {b['p50_ms']:.2f} ms, p99 {b['p99_ms']:.2f} ms; target p99 < 20 ms at 50%"))  # fmt: skip
-    f50 = r["freshness_50"]
-    rows += [
-        ("freshness at 50% (answer -> ClickHouse)", f"p50 {f50['inserted_p50_ms']} ms, p99 {f50['inserted_p99_ms']} ms; target p99 < 1500"),
-        ("freshness probe (answer -> ad_kpis)", f"p50 {f50['probe_p50_ms']} ms, max {f50['probe_max_ms']} ms"),
-        (f"soak {soak_r['offered_rps']}/s for {soak_r['seconds']} s", f"acknowledged {soak_r['acknowledged']}, stored {soak_r['stored']}, lost {soak_r['lost']}"),
-        ("soak freshness p99", f"{soak_r['freshness']['inserted_p99_ms']} ms"),
-        ("RSS after soak: API worker / aggregator", f"{soak_r['api_memory']['rss_mb']} MB / {soak_r['aggregator_memory']['rss_mb']} MB (targets 80 / 200); granian supervisor {soak_r['api_supervisor_memory']['rss_mb']} MB"),
-    ]  # fmt: skip
-    width = max(len(k) for k, _ in rows)
+        rows.append(
+            (
+                f"postback at {share} ({b['offered_rps']} req/s)",
+                f"p50 {b['p50_ms']:.2f} ms, p99 {b['p99_ms']:.2f} ms; target p99 < 20 ms at 50%",
+            )
+        )
+    if "freshness_50" in r:
+        f50 = r["freshness_50"]
+        rows += [
+            (
+                "freshness at 50% (answer -> ClickHouse)",
+                f"p50 {f50['inserted_p50_ms']} ms, p99 {f50['inserted_p99_ms']} ms; target p99 < 1500",
+            ),
+            ("freshness probe (answer -> ad_kpis)", f"p50 {f50['probe_p50_ms']} ms, max {f50['probe_max_ms']} ms"),
+        ]
+    if "soak" in r:
+        soak_r = r["soak"]
+        rows += [
+            (f"soak {soak_r['offered_rps']}/s for {soak_r['seconds']} s", f"acknowledged {soak_r['acknowledged']}, stored {soak_r['stored']}, lost {soak_r['lost']}"),
+            ("soak freshness p99", f"{soak_r['freshness']['inserted_p99_ms']} ms"),
+            ("RSS after soak: API worker / aggregator", f"{soak_r['api_memory']['rss_mb']} MB / {soak_r['aggregator_memory']['rss_mb']} MB (targets 80 / 200); granian supervisor {soak_r['api_supervisor_memory']['rss_mb']} MB"),
+        ]  # fmt: skip
+    width = max((len(k) for k, _ in rows), default=0)
     return "\n".join(f"| {k.ljust(width)} | {v} |" for k, v in rows)
 
 
@@ -244,7 +309,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--soak-rate", type=float, default=5000.0)
     parser.add_argument("--soak-seconds", type=float, default=600.0)
     parser.add_argument("--out", type=Path, default=REPO / "loadtests/results/latest.json")
+    parser.add_argument("--phases", type=lambda v: [p.strip() for p in v.split(",") if p.strip()],
+                        default=list(PHASES), help=f"comma-separated subset of {','.join(PHASES)} (default: all)")  # fmt: skip
     args = parser.parse_args(argv)
+    unknown = set(args.phases) - set(PHASES)
+    if unknown:
+        parser.error(f"unknown phases {sorted(unknown)}; choose from {','.join(PHASES)}")
     if args.smoke:
         args.seconds, args.rounds, args.soak_rate, args.soak_seconds = 2.0, 1, 300.0, 3.0
     results = run(args)

@@ -7,6 +7,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -128,3 +129,33 @@ http {{ access_log off;
         if self.process is not None:
             self.process.terminate()
             self.process.wait(timeout=10)
+
+
+@dataclass
+class NoopApp:
+    """``loadtests.noop`` (a do-nothing RSGI or ASGI app under granian) pinned to ``core``."""
+
+    interface: str
+    core: int = 0
+    process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> str:
+        port = free_port()
+        self.process = subprocess.Popen(["taskset", "-c", str(self.core), sys.executable, "-m", "loadtests.noop",
+                                         self.interface, str(port)], cwd=REPO,
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+        url = f"http://127.0.0.1:{port}/i"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(url).content == GIF:
+                    return url
+            except httpx.TransportError:
+                time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"the no-op {self.interface} app did not serve the GIF")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=20)
