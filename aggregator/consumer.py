@@ -1,5 +1,11 @@
 """The aggregator: poll -> decode -> batch (rows, bytes or time) -> dedup + attribute -> insert -> commit.
 
+- Raw pixel hit messages (header ``adpulse-kind: hits``, ``schemas.hits``) are not decoded here: the
+  batch keeps their bytes and one INSERT hands them to ClickHouse, which applies the ingest rules,
+  dedup by event id and the rejects (migration 0005). No per-hit Python.
+- Events the API built (postbacks, clicks, beacons, the batch API) are decoded, looked up (ClickHouse
+  retried), built into rows (pure, run once, outside any retry) and inserted (retried).
+
 - Offsets travel with the batch and are committed only after ClickHouse acknowledged the insert (and
   the dead-letter topic acknowledged the batch's poison messages).
 - One write is in flight at a time while the next batch fills. When the next batch is full too, the
@@ -15,7 +21,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
@@ -29,8 +36,10 @@ from aggregator.batch import Batch
 from aggregator.processor import DroppedHit, InvalidMessage, RejectedHit, decode_all
 from aggregator.transform import build, needed
 from aggregator.writer import ClickHouseStore
+from schemas import hits as hits_codec
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 _DAY_MS = 86_400_000
 
 
@@ -127,6 +136,12 @@ class Aggregator:
     def _take(self, tp: TopicPartition, message: Any) -> None:
         self._batch.track(tp, message.offset, len(message.value or b""))
         self._next_offset[tp] = message.offset + 1
+        if hits_codec.is_hits(message.headers):
+            count = hits_codec.count(message.value or b"")
+            self._events_per_message = 0.9 * self._events_per_message + 0.1 * count
+            self._batch.hits.append(message)
+            self._batch.hit_count += count
+            return
         outcomes = decode_all(message.value, honour_dnt=self._settings.honour_dnt)
         self._events_per_message = 0.9 * self._events_per_message + 0.1 * len(outcomes)
         for outcome in outcomes:
@@ -160,6 +175,20 @@ class Aggregator:
             if highwater is not None and taken is not None:
                 metrics.CONSUMER_LAG.labels(str(tp.partition)).set(max(0, highwater - taken))
 
+    async def _retried(self, what: str, attempt: Callable[[], Awaitable[T]]) -> T:
+        """Run a ClickHouse step until it succeeds (backoff up to 5 s); a stop ends the retries."""
+        delay = 0.1
+        while True:
+            try:
+                return await attempt()
+            except Exception as exc:  # any ClickHouse failure: retry the same step
+                metrics.INSERT_ERRORS.inc()
+                if self._stop.is_set():
+                    raise
+                log.warning("ClickHouse %s failed (%s); retrying in %.1fs", what, exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
     async def _write(self, batch: Batch) -> None:
         if len(batch) >= self._settings.dlq_min_messages and len(batch.poison) > self._settings.dlq_max_ratio * len(
             batch
@@ -168,31 +197,44 @@ class Aggregator:
                 f"{len(batch.poison)} of {len(batch)} messages invalid (first: {batch.poison[0][1]}); not committing"
             )
         await self._dead_letter(batch)
-        output = None
-        delay = 0.1
-        while True:
-            try:
-                if output is None:
-                    known = await self._store.lookup(needed(batch.events))
-                    output = build(batch.events, known, self._window_ms)
-                started = self._clock.monotonic()
-                await self._store.insert(output.rows, batch.dedup_token())
-                break
-            except Exception as exc:  # any ClickHouse failure: retry the same batch
-                metrics.INSERT_ERRORS.inc()
-                if self._stop.is_set():
-                    raise
-                log.warning("ClickHouse write failed (%s); retrying in %.1fs", exc, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
+        started = self._clock.monotonic()
+        token = batch.dedup_token()
+        if batch.events:
+            known = await self._retried("lookup", lambda: self._store.lookup(needed(batch.events)))
+            output = build(batch.events, known, self._window_ms)  # pure: a bug here stops, never retries
+            await self._retried("insert", lambda: self._store.insert(output.rows, token))
+            metrics.BATCH_ROWS.observe(len(output.rows))
+            metrics.DUPLICATES.inc(output.duplicates)
+            metrics.LATE_ATTRIBUTIONS.inc(output.late_attributions)
+        if batch.hits:
+            await self._write_hits(batch, f"{token}:hits")
         now_ms = self._clock.now_ms()
         metrics.INSERT_SECONDS.observe(self._clock.monotonic() - started)
-        metrics.BATCH_ROWS.observe(len(output.rows))
-        metrics.DUPLICATES.inc(output.duplicates)
-        metrics.LATE_ATTRIBUTIONS.inc(output.late_attributions)
         for event in batch.events[:: max(1, len(batch.events) // 100)]:
             metrics.END_TO_END_SECONDS.observe(max(0, now_ms - event.received_at_ms) / 1000)
+        for message in batch.hits[:: max(1, len(batch.hits) // 20)]:
+            metrics.END_TO_END_SECONDS.observe(max(0, now_ms - message.timestamp) / 1000)
         await self._consumer.commit(batch.commit_offsets())
+
+    async def _write_hits(self, batch: Batch, token: str) -> None:
+        """One INSERT of the batch's hit messages. When ClickHouse refuses it, the messages that do not
+        decode (``schemas.hits``) are dead-lettered and the rest is retried."""
+        honour = self._settings.honour_dnt
+
+        async def attempt() -> None:
+            body = hits_codec.join(m.value for m in batch.hits)
+            try:
+                await self._store.insert_hits(body, token, honour_dnt=honour)
+            except Exception:
+                poison = _undecodable(batch.hits)
+                if poison:
+                    batch.hits = [m for m in batch.hits if m not in poison]
+                    for message, reason in poison.items():
+                        await self._dlq_send(message, reason)
+                raise
+
+        await self._retried("hit insert", attempt)
+        metrics.BATCH_ROWS.observe(batch.hit_count)
 
     async def _dead_letter(self, batch: Batch) -> None:
         for record in batch.rejects:
@@ -200,12 +242,26 @@ class Aggregator:
         if batch.rejects:
             await self._dlq.flush()
         for message, reason in batch.poison:
-            envelope = {
-                "reason": reason,
-                "topic": message.topic,
-                "partition": message.partition,
-                "offset": message.offset,
-                "value": (message.value or b"").decode("utf-8", "replace"),
-            }
-            await self._dlq.send_and_wait(self._settings.topic_dlq, orjson.dumps(envelope))
-            metrics.DLQ_MESSAGES.inc()
+            await self._dlq_send(message, reason)
+
+    async def _dlq_send(self, message: Any, reason: str) -> None:
+        envelope = {
+            "reason": reason,
+            "topic": message.topic,
+            "partition": message.partition,
+            "offset": message.offset,
+            "value": (message.value or b"").decode("utf-8", "replace"),
+        }
+        await self._dlq.send_and_wait(self._settings.topic_dlq, orjson.dumps(envelope))
+        metrics.DLQ_MESSAGES.inc()
+
+
+def _undecodable(messages: list[Any]) -> dict[Any, str]:
+    """The hit messages Python cannot decode, with the reason (the slow path, only after a refusal)."""
+    found: dict[Any, str] = {}
+    for message in messages:
+        try:
+            hits_codec.decode(message.value or b"")
+        except ValueError as exc:  # pydantic's ValidationError is a ValueError
+            found[message] = f"hit message: {str(exc)[:500]}"
+    return found

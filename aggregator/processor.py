@@ -1,8 +1,10 @@
 """Decoding: a Kafka message value -> a validated event (pure; no Kafka, no ClickHouse, no clock).
 
 Two kinds of message travel on ``adpulse.events``: an event the API already built (:class:`Event`, one
-JSON object), and a batch of raw pixel hits (:class:`RawHit`, NDJSON) that the API forwarded unparsed,
-which become events here through the same ingest rules as every other endpoint.
+JSON object), and a batch of raw pixel hits (:class:`RawHit`, NDJSON, marked by a header, see
+``schemas.hits``). The aggregator hands hit batches to ClickHouse as they are (``ingest.hitsql``);
+decoding them here is the Python reading of the same rules (tests require both to agree, and
+``adpulse replay-dlq`` and the tests use it).
 """
 
 from __future__ import annotations
@@ -55,7 +57,7 @@ def _from_hit(hit: RawHit, honour_dnt: bool) -> Event:
         params = parse_params(hit.query.encode("latin-1"))
         if honour_dnt and params.get("dnt") == "1":
             raise DroppedHit("dnt=1")
-        ctx = HitContext(hit.received_at_ms, hit.user_agent, hit.client_ip, hit.referrer)
+        ctx = HitContext(hit.received_at_ms, hit.user_agent, hit.client_ip, hit.referrer, hit.visitor_id)
         event = browser_event(EventType.IMPRESSION, params, ctx, minted_id=hit.event_id)
     except FieldError as exc:
         raise RejectedHit(hit, exc) from None
@@ -69,28 +71,29 @@ def _from_hit(hit: RawHit, honour_dnt: bool) -> Event:
 Outcome = Event | InvalidMessage | RejectedHit | DroppedHit
 
 
-def _one(line: bytes, honour_dnt: bool) -> Event:
+def _one(line: bytes, hit: bool, honour_dnt: bool) -> Event:
     try:
         payload = orjson.loads(line)
     except orjson.JSONDecodeError as exc:
         raise InvalidMessage(f"not JSON: {exc}") from None
     try:
-        if isinstance(payload, dict) and payload.get("kind") == "hit":
+        if hit:
             return _from_hit(RawHit.model_validate(payload), honour_dnt)
         return Event.model_validate(payload)
     except ValidationError as exc:
         raise InvalidMessage(_first_error(exc)) from None
 
 
-def decode_all(value: bytes | None, *, honour_dnt: bool = True) -> list[Outcome]:
-    """Every event a message carries (one, or a batch of raw hits), or why each line failed."""
+def decode_all(value: bytes | None, *, hits: bool = False, honour_dnt: bool = True) -> list[Outcome]:
+    """Every event a message carries (one event, or a batch of raw hits: ``hits``, told by the message's
+    header, see ``schemas.hits``), or why each line failed."""
     if not value:
         return [InvalidMessage("empty message")]
-    lines = value.split(b"\n") if value.startswith(b'{"v":1,"kind":"hit"') else [value]
+    lines = value.split(b"\n") if hits else [value]
     outcomes: list[Outcome] = []
     for index, line in enumerate(lines):
         try:
-            outcomes.append(_one(line, honour_dnt))
+            outcomes.append(_one(line, hits, honour_dnt))
         except InvalidMessage as exc:
             outcomes.append(InvalidMessage(f"line {index}: {exc}") if len(lines) > 1 else exc)
         except (RejectedHit, DroppedHit) as exc:
@@ -98,9 +101,9 @@ def decode_all(value: bytes | None, *, honour_dnt: bool = True) -> list[Outcome]
     return outcomes
 
 
-def decode(value: bytes | None, *, honour_dnt: bool = True) -> Event:
+def decode(value: bytes | None, *, hits: bool = False, honour_dnt: bool = True) -> Event:
     """The single event of a message, or raise why not."""
-    outcomes = decode_all(value, honour_dnt=honour_dnt)
+    outcomes = decode_all(value, hits=hits, honour_dnt=honour_dnt)
     if len(outcomes) != 1:
         raise InvalidMessage(f"expected one event, the message carries {len(outcomes)}")
     if isinstance(outcomes[0], Exception):

@@ -76,6 +76,21 @@ class ClickHouseStore:
     async def lookup(self, needed: Needed) -> Known:
         return await asyncio.to_thread(self._lookup, needed)
 
+    def _insert_hits(self, body: bytes, token: str, honour_dnt: bool) -> None:
+        table = "hits_in" if honour_dnt else "hits_in_dnt_off"
+        settings = {
+            "insert_deduplication_token": token,
+            "deduplicate_blocks_in_dependent_materialized_views": 1,
+            "async_insert": 0,
+        }
+        self._client.raw_insert(f"{self._db}.{table}", insert_block=body, fmt="JSONEachRow", settings=settings)
+
+    async def insert_hits(self, body: bytes, token: str, *, honour_dnt: bool = True) -> None:
+        """Insert raw pixel hits (``schemas.hits`` lines) as they came from Kafka: ClickHouse applies the
+        ingest rules (migration 0005). A retry with the same ``token`` is dropped, views included."""
+        if body:
+            await asyncio.to_thread(self._insert_hits, body, token, honour_dnt)
+
     async def insert(self, rows: Sequence[Sequence[Any]], token: str) -> None:
         """Insert one batch. A retry with the same ``token`` is dropped by ClickHouse, views included."""
         if not rows:
@@ -83,6 +98,7 @@ class ClickHouseStore:
         settings = {
             "insert_deduplication_token": token,
             "deduplicate_blocks_in_dependent_materialized_views": 1,
+            "async_insert": 0,
         }
         await asyncio.to_thread(
             self._client.insert, f"{self._db}.events", rows, column_names=list(COLUMNS), settings=settings

@@ -15,7 +15,7 @@ from ingest import normalize as norm
 from ingest.errors import FieldError
 from ingest.ids import derived_id, new_id
 from ingest.query import parse_params
-from schemas.events import PLATFORM_CLICK_IDS, WIRE_VERSION, ConversionStatus, EventType
+from schemas.events import PLATFORM_CLICK_IDS, SUB_IDS, WIRE_VERSION, ConversionStatus, EventType
 
 MINUTE_MS = 60_000
 DAY_MS = 86_400_000
@@ -49,6 +49,9 @@ STATUS_WORDS: dict[str, ConversionStatus] = {
 }  # fmt: skip
 
 
+CONSENT_WORDS = ("1", "true", "yes", "granted")
+
+
 @dataclass(frozen=True)
 class HitContext:
     """What the request itself says: time of receipt, and the browser's headers (already truncated IP)."""
@@ -57,12 +60,19 @@ class HitContext:
     user_agent: str = ""
     client_ip: str = ""
     referrer: str = ""
+    visitor_id: str = ""  # the first-party cookie (adpulse_vid), when the browser sent it
+
+
+def visitor_id(params: Mapping[str, str], ctx: HitContext) -> str:
+    """The ``vid`` parameter when present, else the cookie; trimmed, cut at 64 characters."""
+    vid = params.get("vid", "").strip(norm.WHITESPACE) or ctx.visitor_id.strip(norm.WHITESPACE)
+    return vid[: norm.MAX_VISITOR_ID_LEN]
 
 
 def pick(params: Mapping[str, str], name: str) -> tuple[str, str]:
     """(the parameter name used, its value) for ``name`` or its first present alias."""
     for alias in ALIASES.get(name, (name,)):
-        if params.get(alias, "").strip():
+        if params.get(alias, "").strip(norm.WHITESPACE):
             return alias, params[alias]
     return name, ""
 
@@ -77,7 +87,7 @@ def with_page_params(params: Mapping[str, str]) -> dict[str, str]:
     except FieldError as exc:
         raise FieldError("page_url", exc.reason) from None
     for name in _FROM_PAGE:
-        if page.get(name) and not merged.get(name, "").strip():
+        if page.get(name) and not merged.get(name, "").strip(norm.WHITESPACE):
             merged[name] = page[name]
     return merged
 
@@ -93,7 +103,7 @@ def dimensions(params: Mapping[str, str]) -> dict[str, Any]:
         "medium": norm.medium(t["utm_medium"]),
         **{name: t[name] for name in UTM if name not in ("utm_source", "utm_medium")},
     }
-    for name in PLATFORM_CLICK_IDS:
+    for name in (*PLATFORM_CLICK_IDS, *SUB_IDS):
         value = norm.text(params.get(name, ""), name)
         if value:
             dims[name] = value
@@ -158,7 +168,10 @@ def browser_event(
     if not conversion and merged.get("click_id"):
         event["click_id"] = norm.click_id(merged["click_id"])
     if "consent" in merged:
-        event["consent"] = merged["consent"].strip().lower() in ("1", "true", "yes", "granted")
+        event["consent"] = merged["consent"].strip(norm.WHITESPACE).lower() in CONSENT_WORDS
+    vid = visitor_id(merged, ctx)
+    if vid:
+        event["visitor_id"] = vid
     return _costed(event, merged)
 
 
@@ -172,10 +185,10 @@ def click(params: Mapping[str, str], ctx: HitContext, click_id: str, url: str) -
 
 
 def conversion_status(raw: str, extra: Mapping[str, ConversionStatus] | None = None) -> ConversionStatus:
-    word = raw.strip().lower()
+    word = raw.strip(norm.WHITESPACE).lower()
     found = (extra or {}).get(word) or STATUS_WORDS.get(word)
     if found is None:
-        raise FieldError("status", f"unknown status {raw.strip()[:32]!r}")
+        raise FieldError("status", f"unknown status {raw.strip(norm.WHITESPACE)[:32]!r}")
     return found
 
 

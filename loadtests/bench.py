@@ -4,7 +4,11 @@ Phases (each bounded in time and count):
 1. pixel maximum: wrk against nginx serving the same GIF and against the API's ``/i``, alternating,
    each server pinned to core 0 and wrk to core 1 (the aggregator is stopped so it does not share the
    core: the hits pile up in Kafka); reported as req/s, req per server CPU-second, and their ratio.
-2. aggregator drain: the aggregator restarts on that backlog; rows/s until every hit is in ClickHouse.
+2. aggregator drain: the aggregator restarts on that backlog; rows/s until every hit is in ClickHouse,
+   its peak RSS, and ClickHouse's own rate for the same final rows: ``INSERT ... SELECT`` of the drained
+   rows into ``events`` of a scratch database with the same schema (every materialized view), so
+   ``ratio_to_engine`` is the share of the engine's own insert speed the pipeline reaches.
+   ``--drain-only`` runs phases 1 (one round, to build the backlog) and 2 only.
 3. latency at a fixed offered rate (50% and 80% of the measured maximum): the pixel with hey, the
    postback (acks=all before answering) with an open-loop generator; p50/p99.
 4. freshness: received_at (API) to inserted_at (ClickHouse, where ad_kpis sees it in the same insert),
@@ -94,7 +98,36 @@ def drain(stack: Stack, expected: int, ad: str) -> dict[str, Any]:
     before = count(stack, "ad_id = {ad:String}", ad=ad)
     stack.start_aggregator()
     seen, elapsed = wait_count(stack, expected, "ad_id = {ad:String}", timeout=600, ad=ad)
-    return {"rows": seen - before, "seconds": round(elapsed, 2), "rows_per_s": round((seen - before) / elapsed)}
+    rows_per_s = round((seen - before) / elapsed)
+    engine = engine_rows_per_s(stack, ad)
+    return {"rows": seen - before, "seconds": round(elapsed, 2), "rows_per_s": rows_per_s,
+            "engine_rows_per_s": engine, "ratio_to_engine": round(rows_per_s / engine, 3) if engine else None,
+            "aggregator_memory": memory_mb([stack.pid("aggregator")])}  # fmt: skip
+
+
+SCRATCH_DB = "adpulse_bench_scratch"
+
+
+def engine_rows_per_s(stack: Stack, ad: str) -> int:
+    """ClickHouse inserting the drained rows itself: ``INSERT ... SELECT`` into ``events`` of a scratch
+    database migrated like the real one (same views), timed on the server side (query_log-free: wall
+    time of the one statement over HTTP)."""
+    from schemas.migrate import migrate
+
+    with stack.clickhouse() as ch:
+        ch.command(f"DROP DATABASE IF EXISTS {SCRATCH_DB}")
+        migrate(ch, SCRATCH_DB)
+        columns = [row[0] for row in ch.query("SELECT name FROM system.columns WHERE database = 'adpulse' "
+                                              "AND table = 'events' AND default_kind = '' ORDER BY position").result_rows]  # fmt: skip
+        names = ", ".join(columns)
+        sql = (f"INSERT INTO {SCRATCH_DB}.events ({names}) SELECT {names} FROM adpulse.events "
+               "WHERE ad_id = {ad:String}")  # fmt: skip
+        started = time.monotonic()
+        ch.command(sql, parameters={"ad": ad}, settings={"async_insert": 0})
+        elapsed = time.monotonic() - started
+        rows = int(ch.query(f"SELECT count() FROM {SCRATCH_DB}.events").result_rows[0][0])
+        ch.command(f"DROP DATABASE IF EXISTS {SCRATCH_DB}")
+    return round(rows / elapsed) if elapsed > 0 else 0
 
 
 def freshness(stack: Stack, ad: str) -> dict[str, Any]:
@@ -194,6 +227,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         results["pixel_max"]["handed_to_kafka"] = int(published)
         results["drain"] = drain(stack, results["pixel_max"]["answered_ok"], ad)
         results["drain"]["lost"] = results["pixel_max"]["answered_ok"] - results["drain"]["rows"]
+        if args.drain_only:
+            return results
         pb = postback_max(stack, args.seconds)
         results["postback_max"] = {"rps": round(pb.rate), "p99_ms": pb.p99_ms}
         results["fixed_rate"] = fixed_rate(stack, results["pixel_max"]["api"]["rps"], pb.rate, args.seconds, ad)
@@ -204,14 +239,27 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         stack.down()
 
 
+def drain_table(r: dict[str, Any]) -> list[tuple[str, str]]:
+    d = r["drain"]
+    return [
+        ("aggregator drain from backlog", f"{d['rows_per_s']} rows/s ({d['rows']} rows, lost {d['lost']})"),
+        ("ClickHouse's own insert of those rows", f"{d['engine_rows_per_s']} rows/s; drain ratio {d['ratio_to_engine']}x (target >= 0.7)"),
+        ("aggregator RSS after drain / peak", f"{d['aggregator_memory']['rss_mb']} MB / {d['aggregator_memory']['hwm_mb']} MB"),
+    ]  # fmt: skip
+
+
 def table(r: dict[str, Any]) -> str:
+    if "fixed_rate" not in r:
+        rows = drain_table(r)
+        width = max(len(k) for k, _ in rows)
+        return "\n".join(f"| {k.ljust(width)} | {v} |" for k, v in rows)
     px, fr, soak_r = r["pixel_max"], r["fixed_rate"], r["soak"]
     rows = [
         ("pixel max, API (1 worker, core 0)", f"{px['api']['rps']} req/s, {px['api']['rps_per_cpu_s']} req/CPU-s"),
         ("pixel max, nginx same GIF (core 0)", f"{px['nginx']['rps']} req/s, {px['nginx']['rps_per_cpu_s']} req/CPU-s"),
         ("pixel ratio API/nginx", f"{px['ratio']}x (per CPU-second {px['ratio_per_cpu']}x); target >= 0.35x"),
         ("hits handed to Kafka / answered 200", f"{px['handed_to_kafka']} / {px['answered_ok']}"),
-        ("aggregator drain from backlog", f"{r['drain']['rows_per_s']} rows/s ({r['drain']['rows']} rows)"),
+        *drain_table(r),
         ("postback max (acks=all)", f"{r['postback_max']['rps']} req/s"),
     ]
     for share in ("50%", "80%"):
@@ -243,9 +291,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--soak-rate", type=float, default=5000.0)
     parser.add_argument("--soak-seconds", type=float, default=600.0)
     parser.add_argument("--out", type=Path, default=REPO / "loadtests/results/latest.json")
+    parser.add_argument("--drain-only", action="store_true", help="build a pixel backlog (one round) and drain it")
     args = parser.parse_args(argv)
     if args.smoke:
         args.seconds, args.rounds, args.soak_rate, args.soak_seconds = 2.0, 1, 300.0, 3.0
+    if args.drain_only:
+        args.rounds = 1
     results = run(args)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_bytes(orjson.dumps(results, option=orjson.OPT_INDENT_2))
