@@ -251,6 +251,7 @@ class Aggregator:
             "partition": message.partition,
             "offset": message.offset,
             "value": (message.value or b"").decode("utf-8", "replace"),
+            "hits": hits_codec.is_hits(message.headers),
         }
         await self._dlq.send_and_wait(self._settings.topic_dlq, orjson.dumps(envelope))
         metrics.DLQ_MESSAGES.inc()

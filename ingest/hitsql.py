@@ -146,6 +146,10 @@ def select(source: str, *, honour_dnt: str = "1") -> str:
         "multiIf("
         + ", ".join(
             [
+                # A line that is JSON but not a hit the API wrote (``schemas.hits``): kept, with the reason.
+                "toUUIDOrZero(event_id) = toUUID('00000000-0000-0000-0000-000000000000'), "
+                "('event_id', 'missing or not a UUID')",
+                "received_at_ms <= 0, ('received_at_ms', 'missing')",
                 "q_error.2 != '', q_error",
                 "dropped, ('dnt', 'dnt=1')",
                 "p_error.2 != '', ('page_url', p_error.2)",

@@ -8,7 +8,9 @@ Phases (each bounded in time and count):
    its peak RSS, and ClickHouse's own rate for the same final rows: ``INSERT ... SELECT`` of the drained
    rows into ``events`` of a scratch database with the same schema (every materialized view), so
    ``ratio_to_engine`` is the share of the engine's own insert speed the pipeline reaches.
-   ``--drain-only`` runs phases 1 (one round, to build the backlog) and 2 only.
+   ``--drain-only --backlog N`` runs phase 2 only, on N hits put on Kafka directly as the API's publisher
+   would (``schemas.hits`` messages of 500 hits, every partition). The drain rate counts from the first
+   row stored to the last (``startup_s``, the process start and the consumer group join, apart).
 3. latency at a fixed offered rate (50% and 80% of the measured maximum): the pixel with hey, the
    postback (acks=all before answering) with an open-loop generator; p50/p99.
 4. freshness: received_at (API) to inserted_at (ClickHouse, where ad_kpis sees it in the same insert),
@@ -97,15 +99,54 @@ def pixel_max(stack: Stack, seconds: float, rounds: int, ad: str) -> dict[str, A
 def drain(stack: Stack, expected: int, ad: str) -> dict[str, Any]:
     before = count(stack, "ad_id = {ad:String}", ad=ad)
     stack.start_aggregator()
+    _, startup = wait_count(stack, before + 1, "ad_id = {ad:String}", timeout=120, ad=ad)
     seen, elapsed = wait_count(stack, expected, "ad_id = {ad:String}", timeout=600, ad=ad)
-    rows_per_s = round((seen - before) / elapsed)
+    rows_per_s = round((seen - before) / elapsed) if elapsed > 0 else 0
     engine = engine_rows_per_s(stack, ad)
-    return {"rows": seen - before, "seconds": round(elapsed, 2), "rows_per_s": rows_per_s,
+    return {"rows": seen - before, "seconds": round(startup + elapsed, 2), "startup_s": round(startup, 2),
+            "rows_per_s": rows_per_s,
             "engine_rows_per_s": engine, "ratio_to_engine": round(rows_per_s / engine, 3) if engine else None,
             "aggregator_memory": memory_mb([stack.pid("aggregator")])}  # fmt: skip
 
 
 SCRATCH_DB = "adpulse_bench_scratch"
+HITS_PER_MESSAGE = 500
+
+
+def put_backlog(stack: Stack, hits: int, ad: str) -> int:
+    """``hits`` pixel hits on the events topic, as the API's publisher sends them."""
+    import asyncio
+
+    from aiokafka import AIOKafkaProducer
+
+    from ingest.rawhit import raw_hit
+    from schemas import hits as codec
+
+    query = PIXEL_QUERY.format(ad=ad).encode()
+    now_ms = int(time.time() * 1000)
+
+    async def send() -> int:
+        producer = AIOKafkaProducer(bootstrap_servers=f"127.0.0.1:{stack.env['KAFKA_PORT']}", acks="all",
+                                    max_request_size=4 * 1024 * 1024, linger_ms=5)  # fmt: skip
+        await producer.start()
+        try:
+            partitions = sorted(await producer.partitions_for("adpulse.events"))
+            sent = 0
+            deliveries = []
+            while sent < hits:
+                n = min(HITS_PER_MESSAGE, hits - sent)
+                value = codec.join(codec.encode(raw_hit(query, "bench", "127.0.0.1", "", now_ms)[0]) for _ in range(n))
+                partition = partitions[(sent // HITS_PER_MESSAGE) % len(partitions)]
+                deliveries.append(await producer.send("adpulse.events", value, partition=partition,
+                                                      headers=codec.HEADERS))  # fmt: skip
+                sent += n
+            for delivery in deliveries:
+                await delivery
+            return sent
+        finally:
+            await producer.stop()
+
+    return asyncio.run(send())
 
 
 def engine_rows_per_s(stack: Stack, ad: str) -> int:
@@ -222,13 +263,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                                    "machine": f"{os.cpu_count()} cores", "mode": "smoke" if args.smoke else "full"}  # fmt: skip
         ad = f"bench-{uuid.uuid4().hex[:8]}"
         stack.stop_aggregator()
+        if args.drain_only:
+            results["drain"] = drain(stack, put_backlog(stack, args.backlog, ad), ad)
+            results["drain"]["backlog"] = args.backlog
+            results["drain"]["lost"] = args.backlog - results["drain"]["rows"]
+            return results
         results["pixel_max"] = pixel_max(stack, args.seconds, args.rounds, ad)
         published = stack.api_metric('adpulse_events_published_total{event_type="hit"}')
         results["pixel_max"]["handed_to_kafka"] = int(published)
         results["drain"] = drain(stack, results["pixel_max"]["answered_ok"], ad)
         results["drain"]["lost"] = results["pixel_max"]["answered_ok"] - results["drain"]["rows"]
-        if args.drain_only:
-            return results
         pb = postback_max(stack, args.seconds)
         results["postback_max"] = {"rps": round(pb.rate), "p99_ms": pb.p99_ms}
         results["fixed_rate"] = fixed_rate(stack, results["pixel_max"]["api"]["rps"], pb.rate, args.seconds, ad)
@@ -291,12 +335,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--soak-rate", type=float, default=5000.0)
     parser.add_argument("--soak-seconds", type=float, default=600.0)
     parser.add_argument("--out", type=Path, default=REPO / "loadtests/results/latest.json")
-    parser.add_argument("--drain-only", action="store_true", help="build a pixel backlog (one round) and drain it")
+    parser.add_argument("--drain-only", action="store_true", help="only the drain, of --backlog hits put on Kafka")
+    parser.add_argument("--backlog", type=int, default=500_000, help="hits for --drain-only")
     args = parser.parse_args(argv)
     if args.smoke:
         args.seconds, args.rounds, args.soak_rate, args.soak_seconds = 2.0, 1, 300.0, 3.0
-    if args.drain_only:
-        args.rounds = 1
     results = run(args)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_bytes(orjson.dumps(results, option=orjson.OPT_INDENT_2))

@@ -50,11 +50,12 @@ CREATE TABLE IF NOT EXISTS {db}.hit_rejects (
     field String,
     reason String,
     received_at DateTime64(3, 'UTC'),
-    query String
+    query String,
+    inserted_at DateTime64(3, 'UTC') DEFAULT now64(3)
 )
 ENGINE = ReplacingMergeTree
 ORDER BY event_id
-TTL toDateTime(received_at) + INTERVAL 7 DAY
+TTL toDateTime(inserted_at) + INTERVAL 7 DAY
 SETTINGS non_replicated_deduplication_window = 1000""",
         f"""
 CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.hits_parse_mv TO {db}.hits_parsed AS

@@ -212,3 +212,11 @@ def test_rule_tables_come_from_the_python_rules():
     for alias, value in (("adwords", "google"), ("newsletter", "email")):
         assert f"'{alias}'" in sql and f"'{value}'" in sql
     assert "'XTS'" in sql or "'USD'" in sql
+
+
+def test_a_line_that_is_not_a_hit_is_rejected_not_stored(client):
+    client.raw_insert(f"{DB}.hits_in", insert_block=b'{"v":1,"kind":"hit","query":"ad_id=not-a-hit"}',
+                      fmt="JSONEachRow", settings={"async_insert": 0})  # fmt: skip
+    assert client.query(f"SELECT count() FROM {DB}.events WHERE ad_id = 'not-a-hit'").result_rows[0][0] == 0
+    rows = client.query(f"SELECT field FROM {DB}.hit_rejects WHERE query = 'ad_id=not-a-hit'").result_rows
+    assert rows == [("event_id",)]
