@@ -67,8 +67,17 @@ def _parse_error(prefix: str, source: str, max_params: int) -> str:
         f"lengthUTF8(v) > {query.MAX_VALUE_LEN}, (n, 'longer than {query.MAX_VALUE_LEN} characters'), "
         f"('', '')), {prefix}_names, {prefix}_values)"
     )
+    # Fast path without lambdas: every raw name under the name limit, the whole string under the value
+    # limit (decoding only shortens), few enough pairs and the whole decoded string valid UTF-8 (the
+    # delimiters are ASCII, so that holds exactly when it holds for each name and value).
+    fine = (
+        f"countSubstrings({source}, '&') < {max_params} "
+        f"AND NOT match({source}, '(^|&)[^&=]{{{query.MAX_NAME_LEN + 1}}}') "
+        f"AND length({source}) <= {query.MAX_VALUE_LEN} "
+        f"AND isValidUTF8(decodeURLFormComponent({source}))"
+    )
     return (
-        f"if({source} = '', ('', ''), if(length({prefix}_pairs) > {max_params}, "
+        f"if({source} = '' OR ({fine}), ('', ''), if(length({prefix}_pairs) > {max_params}, "
         f"('query', 'more than {max_params} parameters'), arrayFirst(e -> e.2 != '', {per_pair})))"
     )
 
@@ -121,13 +130,16 @@ def select(source: str, *, honour_dnt: str = "1") -> str:
     ua = "substringUTF8(user_agent, 1, 512)"
     referrer_raw = f"if({param('referrer')} != '', {param('referrer')}, referrer)"
     vid = f"if({trim(param('vid'))} != '', {trim(param('vid'))}, {trim('visitor_id')})"
-    columns = [
-        *_pairs("q", "query"),
-        f"{param('page_url')} AS page_raw",
+    # Layers: arrays (and anything built with a lambda) are computed once in an inner SELECT and read as
+    # columns above it; ClickHouse does not share repeated lambda expressions between references.
+    pairs = [*_pairs("q", "query"), f"{param('page_url')} AS page_raw"]
+    page = [
         "if(page_raw = '', '', queryString(page_raw)) AS page_query",
         *_pairs("p", "page_query"),
         f"{_parse_error('q', 'query', query.MAX_PARAMS)} AS q_error",
-        f"{_parse_error('p', 'page_query', 256)} AS p_error",
+    ]
+    errors = [f"{_parse_error('p', 'page_query', 256)} AS p_error"]
+    columns = [
         *[f"{trim(_merged(name))} AS t_{name}" for name in _DIMS],
         f"{trim(param('eid'))} AS t_eid",
         f"{trim(_merged('page_url'))} AS t_page_url",
@@ -195,7 +207,10 @@ def select(source: str, *, honour_dnt: str = "1") -> str:
         f"substringUTF8({vid}, 1, {norm.MAX_VISITOR_ID_LEN}) AS vid",
         ua + " AS ua",
     ]
-    return f"SELECT *, {', '.join(columns)} FROM {source}"  # noqa: S608 - fixed rules, table name from config
+    inner = f"SELECT *, {', '.join(pairs)} FROM {source}"  # noqa: S608 - fixed rules, table name from config
+    for layer in (page, errors, columns):
+        inner = f"SELECT *, {', '.join(layer)} FROM ({inner})"  # noqa: S608
+    return inner
 
 
 # ``events`` columns -> expression over ``select``'s aliases (every other column takes its default).
