@@ -33,7 +33,7 @@ from adpulse.kafka import client_options
 from adpulse.settings import Settings
 from aggregator import metrics
 from aggregator.batch import Batch
-from aggregator.processor import DroppedHit, InvalidMessage, RejectedHit, decode_all
+from aggregator.processor import DroppedHit, InvalidMessage, RejectedHit, decode_all, undecodable_hits
 from aggregator.transform import build, needed
 from aggregator.writer import ClickHouseStore
 from schemas import hits as hits_codec
@@ -217,23 +217,30 @@ class Aggregator:
         await self._consumer.commit(batch.commit_offsets())
 
     async def _write_hits(self, batch: Batch, token: str) -> None:
-        """One INSERT of the batch's hit messages. When ClickHouse refuses it, the messages that do not
-        decode (``schemas.hits``) are dead-lettered and the rest is retried."""
-        honour = self._settings.honour_dnt
-
-        async def attempt() -> None:
-            body = hits_codec.join(m.value for m in batch.hits)
+        """One INSERT of the batch's hit messages (retried with backoff, same token). When ClickHouse
+        refuses it, the messages Python cannot decode (``schemas.hits``) are dead-lettered and the rest
+        is retried at once. Finding them is pure and runs outside the try: a bug there stops the
+        aggregator instead of retrying forever."""
+        delay = 0.1
+        while batch.hits:
+            body = hits_codec.join(m.value or b"" for m in batch.hits)
             try:
-                await self._store.insert_hits(body, token, honour_dnt=honour)
-            except Exception:
-                poison = _undecodable(batch.hits)
-                if poison:
-                    batch.hits = [m for m in batch.hits if m not in poison]
-                    for message, reason in poison.items():
-                        await self._dlq_send(message, reason)
-                raise
-
-        await self._retried("hit insert", attempt)
+                await self._store.insert_hits(body, token, honour_dnt=self._settings.honour_dnt)
+                break
+            except Exception as exc:  # any ClickHouse failure: look for poison, else retry the same body
+                metrics.INSERT_ERRORS.inc()
+                if self._stop.is_set():
+                    raise
+                log.warning("ClickHouse hit insert failed (%s)", exc)
+            poison = undecodable_hits([m.value or b"" for m in batch.hits])
+            for index, reason in poison.items():
+                await self._dlq_send(batch.hits[index], reason)
+            if poison:
+                batch.hits = [m for i, m in enumerate(batch.hits) if i not in poison]
+                continue
+            log.warning("retrying the hit insert in %.1fs", delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
         metrics.BATCH_ROWS.observe(batch.hit_count)
 
     async def _dead_letter(self, batch: Batch) -> None:
@@ -255,14 +262,3 @@ class Aggregator:
         }
         await self._dlq.send_and_wait(self._settings.topic_dlq, orjson.dumps(envelope))
         metrics.DLQ_MESSAGES.inc()
-
-
-def _undecodable(messages: list[Any]) -> dict[Any, str]:
-    """The hit messages Python cannot decode, with the reason (the slow path, only after a refusal)."""
-    found: dict[Any, str] = {}
-    for message in messages:
-        try:
-            hits_codec.decode(message.value or b"")
-        except ValueError as exc:  # pydantic's ValidationError is a ValueError
-            found[message] = f"hit message: {str(exc)[:500]}"
-    return found

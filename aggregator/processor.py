@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from ingest.errors import FieldError
 from ingest.hits import HitContext, browser_event
 from ingest.query import parse_params
+from schemas import hits as hits_codec
 from schemas.events import Event, EventType, RawHit
 
 
@@ -109,3 +110,15 @@ def decode(value: bytes | None, *, hits: bool = False, honour_dnt: bool = True) 
     if isinstance(outcomes[0], Exception):
         raise outcomes[0]
     return outcomes[0]
+
+
+def undecodable_hits(values: list[bytes]) -> dict[int, str]:
+    """Which hit messages (by index) Python cannot decode, and why: the slow path, run only after
+    ClickHouse refused a batch's hits."""
+    found: dict[int, str] = {}
+    for index, value in enumerate(values):
+        try:
+            hits_codec.decode(value)
+        except ValueError as exc:  # pydantic's ValidationError is a ValueError
+            found[index] = f"hit message: {str(exc)[:500]}"
+    return found

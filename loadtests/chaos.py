@@ -285,7 +285,7 @@ def main(argv: list[str] | None = None) -> int:
     kpi = report["ad_kpis"]
     exact = (report["lost"] == 0 and report["double_counted"] == 0 and kpi["clicks"] == kpi["expected_clicks"]
              and kpi["conversions"] == kpi["expected_conversions"]
-             and report["pixel"]["double_counted"] == 0)  # fmt: skip
+             and report["pixel"]["double_counted"] == 0 and report["pixel"]["stored"] > 0)  # fmt: skip
     print("RESULT:", "exact" if exact else "NOT EXACT")
     return 0 if exact else 1
 

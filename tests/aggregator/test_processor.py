@@ -65,3 +65,14 @@ def test_dnt_hits_are_dropped():
     with pytest.raises(DroppedHit):
         decode(_hit(b"ad_id=a&dnt=1"), hits=True)
     assert decode(_hit(b"ad_id=a&dnt=1"), hits=True, honour_dnt=False).ad_id == "a"
+
+
+def test_undecodable_hit_messages_are_found_by_index():
+    from aggregator.processor import undecodable_hits
+    from ingest.rawhit import raw_hit
+    from schemas import hits as codec
+
+    good = codec.encode(raw_hit(b"ad_id=a", "", "", "", NOW)[0])
+    found = undecodable_hits([good, b'{"v":1,"kind":"hit"}\n\x00poison', codec.join([good, good]), b"\x00"])
+    assert sorted(found) == [1, 3]
+    assert all(reason.startswith("hit message: ") for reason in found.values())
