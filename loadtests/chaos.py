@@ -162,8 +162,11 @@ class Chaos:
 
     def second_aggregator(self) -> None:
         out = (self.stack.run_dir / "aggregator-2.log").open("ab")
-        env = {**self.stack.env, "ADPULSE_KAFKA_BOOTSTRAP": f"127.0.0.1:{self.stack.env['KAFKA_PORT']}",
-               "ADPULSE_CLICKHOUSE_URL": self.stack.clickhouse_url}  # what deploy/stack.sh gives the first one
+        env = {
+            **self.stack.env,
+            "ADPULSE_KAFKA_BOOTSTRAP": f"127.0.0.1:{self.stack.env['KAFKA_PORT']}",
+            "ADPULSE_CLICKHOUSE_URL": self.stack.clickhouse_url,
+        }  # what deploy/stack.sh gives the first one
         self.extra = subprocess.Popen([sys.executable, "-m", "adpulse.cli", "aggregate"], env=env,
                                       stdout=out, stderr=out, cwd=REPO)  # fmt: skip
         self.note(f"second aggregator started (pid {self.extra.pid})")
