@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from aggregator.attribution import AdDimensions, Click, ConversionState
-from aggregator.rows import COLUMNS
+from aggregator.rows import COLUMNS, Row, positional
 from aggregator.transform import Known, Needed
 from schemas.events import ConversionStatus
 
@@ -91,7 +91,7 @@ class ClickHouseStore:
         if body:
             await asyncio.to_thread(self._insert_hits, body, token, honour_dnt)
 
-    async def insert(self, rows: Sequence[Sequence[Any]], token: str) -> None:
+    async def insert(self, rows: list[Row], token: str) -> None:
         """Insert one batch. A retry with the same ``token`` is dropped by ClickHouse, views included."""
         if not rows:
             return
@@ -101,5 +101,5 @@ class ClickHouseStore:
             "async_insert": 0,
         }
         await asyncio.to_thread(
-            self._client.insert, f"{self._db}.events", rows, column_names=list(COLUMNS), settings=settings
+            self._client.insert, f"{self._db}.events", positional(rows), column_names=list(COLUMNS), settings=settings
         )

@@ -8,7 +8,6 @@ import pytest
 
 from aggregator.attribution import AdDimensions, Click, ConversionState
 from aggregator.processor import decode
-from aggregator.rows import COLUMNS
 from aggregator.transform import Known, build, needed
 from schemas.events import ConversionStatus
 from tests import factories as params
@@ -28,7 +27,7 @@ def ev(kind, t=T0, **query):
 
 
 def rows(output):
-    return [dict(zip(COLUMNS, row, strict=True)) for row in output.rows]
+    return output.rows
 
 
 def totals(output, ad_id=None):
@@ -136,3 +135,10 @@ def test_needed_asks_only_for_what_the_batch_uses():
     assert need.batch_click_ids == ["k2"]
     assert need.state_keys == [("default", "T")]
     assert len(need.event_ids) == 3
+
+
+def test_every_row_has_exactly_the_insert_columns():
+    from aggregator.rows import COLUMNS
+
+    out = build([ev("impression", ad_id="a"), ev("click", ad_id="a"), ev("conversion", click_id="k1")], Known(), WINDOW)
+    assert out.rows and all(tuple(row) == COLUMNS for row in out.rows)
