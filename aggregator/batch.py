@@ -16,7 +16,6 @@ class Batch:
     started_at: float
     events: list[Event] = field(default_factory=list)
     poison: list[tuple[Any, str]] = field(default_factory=list)  # (ConsumerRecord, reason)
-    rejects: list[dict[str, Any]] = field(default_factory=list)  # raw hits breaking an ingest rule
     # Raw pixel hit messages (schemas.hits), kept as the bytes Kafka gave: ClickHouse parses them.
     hits: list[Any] = field(default_factory=list)  # ConsumerRecords
     hit_count: int = 0

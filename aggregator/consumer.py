@@ -33,10 +33,11 @@ from adpulse.kafka import client_options
 from adpulse.settings import Settings
 from aggregator import metrics
 from aggregator.batch import Batch
-from aggregator.processor import DroppedHit, InvalidMessage, RejectedHit, decode_all, undecodable_hits
+from aggregator.processor import decode_all, undecodable_hits
 from aggregator.transform import build, needed
 from aggregator.writer import ClickHouseStore
 from schemas import hits as hits_codec
+from schemas.events import Event
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -145,15 +146,10 @@ class Aggregator:
         outcomes = decode_all(message.value, honour_dnt=self._settings.honour_dnt)
         self._events_per_message = 0.9 * self._events_per_message + 0.1 * len(outcomes)
         for outcome in outcomes:
-            if isinstance(outcome, InvalidMessage):
-                self._batch.poison.append((message, str(outcome)))
-            elif isinstance(outcome, RejectedHit):
-                self._batch.rejects.append(outcome.record())
-                metrics.REJECTED_HITS.labels(outcome.error.field).inc()
-            elif isinstance(outcome, DroppedHit):
-                metrics.REJECTED_HITS.labels("dnt").inc()
-            else:
+            if isinstance(outcome, Event):
                 self._batch.events.append(outcome)
+            else:  # not an event: dead-lettered with the reason
+                self._batch.poison.append((message, str(outcome)))
 
     def _full(self) -> bool:
         return len(self._batch) >= self._settings.batch_max_rows or self._batch.bytes >= self._settings.batch_max_bytes
@@ -244,10 +240,6 @@ class Aggregator:
         metrics.BATCH_ROWS.observe(batch.hit_count)
 
     async def _dead_letter(self, batch: Batch) -> None:
-        for record in batch.rejects:
-            await self._dlq.send(self._settings.topic_rejects, orjson.dumps(record))
-        if batch.rejects:
-            await self._dlq.flush()
         for message, reason in batch.poison:
             await self._dlq_send(message, reason)
 
