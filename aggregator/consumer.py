@@ -219,9 +219,10 @@ class Aggregator:
         aggregator instead of retrying forever."""
         delay = 0.1
         while batch.hits:
-            body = hits_codec.join(m.value or b"" for m in batch.hits)
             try:
-                await self._store.insert_hits(body, token, honour_dnt=self._settings.honour_dnt)
+                await self._store.insert_hits(
+                    [m.value or b"" for m in batch.hits], token, honour_dnt=self._settings.honour_dnt
+                )
                 break
             except Exception as exc:  # any ClickHouse failure: look for poison, else retry the same body
                 metrics.INSERT_ERRORS.inc()

@@ -12,7 +12,7 @@ where a JSON ``\\u00e9`` would have become two UTF-8 bytes in ClickHouse.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import orjson
@@ -57,6 +57,14 @@ def encode(hit: dict[str, Any]) -> bytes:
 
 def join(lines: Iterable[bytes]) -> bytes:
     return b"\n".join(lines)
+
+
+def stream(messages: Iterable[bytes]) -> Iterator[bytes]:
+    """Messages as one NDJSON body, chunk by chunk (an HTTP client streams it; nothing is joined)."""
+    for index, message in enumerate(messages):
+        if index:
+            yield b"\n"
+        yield message
 
 
 def lines(value: bytes) -> list[bytes]:

@@ -89,9 +89,9 @@ async def test_hit_messages_are_inserted_as_they_are_and_a_retry_is_dropped(stor
     ad = f"hits-{time.time_ns()}"
     lines = [codec.encode(raw_hit(f"ad_id={ad}&cost=0.5".encode(), "UA", "1.2.3.4", "", T0)[0]) for _ in range(5)]
     lines.append(codec.encode(raw_hit(f"ad_id={ad}&cost=-1".encode(), "UA", "1.2.3.4", "", T0)[0]))
-    body = codec.join(lines)
-    await store.insert_hits(body, "hits-token-1")
-    await store.insert_hits(body, "hits-token-1")  # the retry of the same batch
+    messages = [codec.join(lines[:3]), codec.join(lines[3:])]
+    await store.insert_hits(messages, "hits-token-1")
+    await store.insert_hits(messages, "hits-token-1")  # the retry of the same batch
     client = store._client
     sql = f"SELECT count(), sum(cost) FROM {DB}.events WHERE ad_id = {{ad:String}}"
     assert client.query(sql, parameters={"ad": ad}).result_rows == [(5, Decimal("2.5"))]

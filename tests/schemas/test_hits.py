@@ -48,3 +48,8 @@ def test_structure_names_every_field_of_the_model():
     from schemas.events import RawHit
 
     assert [name for name, _ in codec.STRUCTURE] == list(RawHit.model_fields)
+
+
+def test_stream_is_the_joined_body():
+    assert b"".join(codec.stream([b"a", b"b\nc", b"d"])) == codec.join([b"a", b"b\nc", b"d"])
+    assert list(codec.stream([])) == []
