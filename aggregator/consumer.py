@@ -59,20 +59,38 @@ class _FlushOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
         log.info("assigned partitions %s", sorted(tp.partition for tp in assigned))
 
 
+def kafka_consumer(settings: Settings) -> AIOKafkaConsumer:
+    """The aggregator's consumer-group member (offsets committed by hand, after the write)."""
+    return AIOKafkaConsumer(
+        **client_options(settings),
+        group_id=settings.consumer_group,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        client_id="adpulse-aggregator",
+        max_partition_fetch_bytes=4 * 1024 * 1024,
+    )
+
+
 class Aggregator:
-    def __init__(self, settings: Settings, store: ClickHouseStore, clock: Clock) -> None:
+    """``consumer`` and ``dlq`` (the dead-letter producer) are injected; by default built from settings."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: ClickHouseStore,
+        clock: Clock,
+        consumer: AIOKafkaConsumer | None = None,
+        dlq: AIOKafkaProducer | None = None,
+    ) -> None:
         self._settings = settings
         self._store = store
         self._clock = clock
-        self._consumer = AIOKafkaConsumer(
-            **client_options(settings),
-            group_id=settings.consumer_group,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            client_id="adpulse-aggregator",
-            max_partition_fetch_bytes=4 * 1024 * 1024,
+        self._consumer = consumer if consumer is not None else kafka_consumer(settings)
+        self._dlq = (
+            dlq
+            if dlq is not None
+            else AIOKafkaProducer(**client_options(settings), acks="all", enable_idempotence=True)
         )
-        self._dlq = AIOKafkaProducer(**client_options(settings), acks="all", enable_idempotence=True)
         self._batch = Batch(started_at=clock.monotonic())
         self._inflight: asyncio.Task[None] | None = None
         self._paused = False
