@@ -67,7 +67,7 @@ def kafka_consumer(settings: Settings) -> AIOKafkaConsumer:
         enable_auto_commit=False,
         auto_offset_reset="earliest",
         client_id="adpulse-aggregator",
-        max_partition_fetch_bytes=1024 * 1024,  # a hit message is ~175 KB; fetch buffers count in the RSS
+        max_partition_fetch_bytes=2 * 1024 * 1024,  # hit messages are ~175 KB; fetch buffers count in the RSS
     )
 
 
