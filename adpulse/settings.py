@@ -104,7 +104,7 @@ class Settings(BaseSettings):
 
     # Aggregator.
     consumer_group: str = "adpulse-aggregator"
-    batch_max_rows: int = Field(default=20_000, ge=1)
+    batch_max_rows: int = Field(default=100_000, ge=1)  # issue 10: a hit insert costs ~0.3 s fixed
     batch_max_seconds: float = Field(default=0.5, gt=0, le=60)
     batch_max_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)
     # Prometheus metrics of an aggregator on 127.0.0.1:<port>; 0 = off.

@@ -16,13 +16,15 @@ class Batch:
     started_at: float
     events: list[Event] = field(default_factory=list)
     poison: list[tuple[Any, str]] = field(default_factory=list)  # (ConsumerRecord, reason)
-    rejects: list[dict[str, Any]] = field(default_factory=list)  # raw hits breaking an ingest rule
+    # Raw pixel hit messages (schemas.hits), kept as the bytes Kafka gave: ClickHouse parses them.
+    hits: list[Any] = field(default_factory=list)  # ConsumerRecords
+    hit_count: int = 0
     bytes: int = 0
     # First and last offset seen per partition: what this batch covers, committed after the write.
     ranges: dict[TopicPartition, tuple[int, int]] = field(default_factory=dict)
 
     def __len__(self) -> int:
-        return len(self.events) + len(self.poison)
+        return len(self.events) + len(self.poison) + self.hit_count
 
     def track(self, tp: TopicPartition, offset: int, size: int) -> None:
         first, _ = self.ranges.get(tp, (offset, offset))

@@ -21,8 +21,3 @@ END_TO_END_SECONDS = Histogram(
     "From received_at (API) to written in ClickHouse, sampled",
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 1.5, 2, 5, 10, 30, 60),
 )
-REJECTED_HITS = Counter(
-    "adpulse_aggregator_rejected_hits_total",
-    "Raw pixel hits refused by the ingest rules (to the rejects topic)",
-    ["field"],
-)

@@ -16,15 +16,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
-from aggregator.rows import COLUMNS
+from aggregator.rows import Row
 from deliver.message import CLICK_FIELDS, ClickInfo, Conversion
 from schemas.events import Event, EventType
-
-_AT = {name: index for index, name in enumerate(COLUMNS)}
 
 
 def _ms(value: datetime) -> int:
@@ -37,7 +34,7 @@ def _click_info(event: Event) -> ClickInfo:
     return ClickInfo(received_at_ms=event.received_at_ms, **fields)
 
 
-def conversions(events: Sequence[Event], rows: Sequence[Sequence[Any]]) -> list[Conversion]:
+def conversions(events: Sequence[Event], rows: Sequence[Row]) -> list[Conversion]:
     """The conversion states among ``rows``, with their click when ``events`` (the batch) holds it."""
     clicks: dict[str, ClickInfo] = {}
     for event in events:
@@ -45,26 +42,24 @@ def conversions(events: Sequence[Event], rows: Sequence[Sequence[Any]]) -> list[
             clicks[event.click_id] = _click_info(event)
     out = []
     for row in rows:
-        version = int(row[_AT["state_version"]])
+        version = int(row["state_version"])
         if version <= 0:
             continue
-        click_id = row[_AT["click_id"]]
+        click_id = row["click_id"]
         out.append(
             Conversion(
-                network=row[_AT["network"]], conversion_key=row[_AT["conversion_key"]], txid=row[_AT["txid"]],
-                click_id=click_id, status=row[_AT["status"]], payout=row[_AT["payout"]],
-                currency=row[_AT["currency"]], ad_id=row[_AT["ad_id"]], campaign_id=row[_AT["campaign_id"]],
-                source=row[_AT["source"]], medium=row[_AT["medium"]],
-                converted_at_ms=_ms(row[_AT["occurred_at"]]), state_version=version,
+                network=row["network"], conversion_key=row["conversion_key"], txid=row["txid"],
+                click_id=click_id, status=row["status"], payout=row["payout"],
+                currency=row["currency"], ad_id=row["ad_id"], campaign_id=row["campaign_id"],
+                source=row["source"], medium=row["medium"],
+                converted_at_ms=_ms(row["occurred_at"]), state_version=version,
                 click=clicks.get(click_id) if click_id else None,
             )
         )  # fmt: skip
     return out
 
 
-async def publish(
-    producer: AIOKafkaProducer, topic: str, events: Sequence[Event], rows: Sequence[Sequence[Any]]
-) -> int:
+async def publish(producer: AIOKafkaProducer, topic: str, events: Sequence[Event], rows: Sequence[Row]) -> int:
     """Publish the batch's conversion states and wait for every ack; returns how many."""
     found = conversions(events, rows)
     futures = [await producer.send(topic, item.model_dump_json().encode(), key=item.kafka_key) for item in found]

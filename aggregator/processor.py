@@ -1,8 +1,10 @@
 """Decoding: a Kafka message value -> a validated event (pure; no Kafka, no ClickHouse, no clock).
 
 Two kinds of message travel on ``adpulse.events``: an event the API already built (:class:`Event`, one
-JSON object), and a batch of raw pixel hits (:class:`RawHit`, NDJSON) that the API forwarded unparsed,
-which become events here through the same ingest rules as every other endpoint.
+JSON object), and a batch of raw pixel hits (:class:`RawHit`, NDJSON, marked by a header, see
+``schemas.hits``). The aggregator hands hit batches to ClickHouse as they are (``ingest.hitsql``);
+decoding them here is the Python reading of the same rules (tests require both to agree, and
+``adpulse replay-dlq`` and the tests use it).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pydantic import ValidationError
 from ingest.errors import FieldError
 from ingest.hits import HitContext, browser_event
 from ingest.query import parse_params
+from schemas import hits as hits_codec
 from schemas.events import Event, EventType, RawHit
 
 
@@ -69,28 +72,29 @@ def _from_hit(hit: RawHit, honour_dnt: bool) -> Event:
 Outcome = Event | InvalidMessage | RejectedHit | DroppedHit
 
 
-def _one(line: bytes, honour_dnt: bool) -> Event:
+def _one(line: bytes, hit: bool, honour_dnt: bool) -> Event:
     try:
         payload = orjson.loads(line)
     except orjson.JSONDecodeError as exc:
         raise InvalidMessage(f"not JSON: {exc}") from None
     try:
-        if isinstance(payload, dict) and payload.get("kind") == "hit":
+        if hit:
             return _from_hit(RawHit.model_validate(payload), honour_dnt)
         return Event.model_validate(payload)
     except ValidationError as exc:
         raise InvalidMessage(_first_error(exc)) from None
 
 
-def decode_all(value: bytes | None, *, honour_dnt: bool = True) -> list[Outcome]:
-    """Every event a message carries (one, or a batch of raw hits), or why each line failed."""
+def decode_all(value: bytes | None, *, hits: bool = False, honour_dnt: bool = True) -> list[Outcome]:
+    """Every event a message carries (one event, or a batch of raw hits: ``hits``, told by the message's
+    header, see ``schemas.hits``), or why each line failed."""
     if not value:
         return [InvalidMessage("empty message")]
-    lines = value.split(b"\n") if value.startswith(b'{"v":1,"kind":"hit"') else [value]
+    lines = value.split(b"\n") if hits else [value]
     outcomes: list[Outcome] = []
     for index, line in enumerate(lines):
         try:
-            outcomes.append(_one(line, honour_dnt))
+            outcomes.append(_one(line, hits, honour_dnt))
         except InvalidMessage as exc:
             outcomes.append(InvalidMessage(f"line {index}: {exc}") if len(lines) > 1 else exc)
         except (RejectedHit, DroppedHit) as exc:
@@ -98,11 +102,23 @@ def decode_all(value: bytes | None, *, honour_dnt: bool = True) -> list[Outcome]
     return outcomes
 
 
-def decode(value: bytes | None, *, honour_dnt: bool = True) -> Event:
+def decode(value: bytes | None, *, hits: bool = False, honour_dnt: bool = True) -> Event:
     """The single event of a message, or raise why not."""
-    outcomes = decode_all(value, honour_dnt=honour_dnt)
+    outcomes = decode_all(value, hits=hits, honour_dnt=honour_dnt)
     if len(outcomes) != 1:
         raise InvalidMessage(f"expected one event, the message carries {len(outcomes)}")
     if isinstance(outcomes[0], Exception):
         raise outcomes[0]
     return outcomes[0]
+
+
+def undecodable_hits(values: list[bytes]) -> dict[int, str]:
+    """Which hit messages (by index) Python cannot decode, and why: the slow path, run only after
+    ClickHouse refused a batch's hits."""
+    found: dict[int, str] = {}
+    for index, value in enumerate(values):
+        try:
+            hits_codec.decode(value)
+        except ValueError as exc:  # pydantic's ValidationError is a ValueError
+            found[index] = f"hit message: {str(exc)[:500]}"
+    return found

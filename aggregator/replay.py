@@ -2,7 +2,8 @@
 
 Reads the dead-letter topic as consumer group ``<group>-dlq-replay`` up to the end it sees at start,
 re-publishes each original value (keyed as before: by its original partition's key is lost, so by the
-event's click id or event id when it decodes, else unkeyed), and commits after Kafka acknowledged it.
+event's click id or event id when it decodes, else unkeyed; a batch of raw hits gets its ``schemas.hits``
+header again), and commits after Kafka acknowledged it.
 Messages that still do not decode are re-published too: the aggregator dead-letters them again,
 which is what a replay before the fix should do.
 """
@@ -17,6 +18,7 @@ from aiokafka.structs import TopicPartition
 
 from adpulse.kafka import client_options
 from adpulse.settings import Settings
+from schemas import hits as hits_codec
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +60,8 @@ async def replay_dlq(settings: Settings) -> int:
                 for message in messages:
                     envelope = orjson.loads(message.value)
                     value = str(envelope["value"]).encode()
-                    await producer.send_and_wait(settings.topic_events, value, key=_key(value))
+                    headers = hits_codec.HEADERS if envelope.get("hits") else None
+                    await producer.send_and_wait(settings.topic_events, value, key=_key(value), headers=headers)
                     replayed += 1
                     if message.offset + 1 >= ends[tp]:
                         remaining.discard(tp)

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
 
 from aggregator.attribution import (
     NOTHING,
@@ -20,7 +19,7 @@ from aggregator.attribution import (
     applies,
     attribute,
 )
-from aggregator.rows import event_row, fx_day, state_row
+from aggregator.rows import Row, event_row, fx_day, state_row
 from ingest.ids import derived_id
 from schemas.events import ConversionStatus, Event, EventType
 
@@ -49,7 +48,7 @@ class Needed:
 
 @dataclass
 class Output:
-    rows: list[list[Any]] = field(default_factory=list)
+    rows: list[Row] = field(default_factory=list)
     duplicates: int = 0
     late_attributions: int = 0
 

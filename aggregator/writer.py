@@ -13,8 +13,9 @@ from typing import Any
 
 from aggregator.attribution import AdDimensions, Click, ConversionState
 from aggregator.read_own_writes import ReadOwnWrites
-from aggregator.rows import COLUMNS
+from aggregator.rows import COLUMNS, Row, positional
 from aggregator.transform import Known, Needed
+from schemas import hits as hits_codec
 from schemas.events import ConversionStatus
 
 # What a conversion inherits from its click, in AdDimensions' field order.
@@ -80,7 +81,24 @@ class ClickHouseStore:
     async def lookup(self, needed: Needed) -> Known:
         return await asyncio.to_thread(self._lookup, needed)
 
-    async def insert(self, rows: Sequence[Sequence[Any]], token: str) -> None:
+    def _insert_hits(self, messages: Sequence[bytes], token: str, honour_dnt: bool) -> None:
+        table = "hits_in" if honour_dnt else "hits_in_dnt_off"
+        settings = {
+            "insert_deduplication_token": token,
+            "deduplicate_blocks_in_dependent_materialized_views": 1,
+            **self._consistency.insert,
+            "async_insert": 0,
+        }
+        body = hits_codec.stream(messages)  # streamed: no joined copy of the batch in memory
+        self._client.raw_insert(f"{self._db}.{table}", insert_block=body, fmt="JSONEachRow", settings=settings)
+
+    async def insert_hits(self, messages: Sequence[bytes], token: str, *, honour_dnt: bool = True) -> None:
+        """Insert raw pixel hit messages (``schemas.hits``) as they came from Kafka: ClickHouse applies
+        the ingest rules (migration 0005). A retry with the same ``token`` is dropped, views included."""
+        if messages:
+            await asyncio.to_thread(self._insert_hits, messages, token, honour_dnt)
+
+    async def insert(self, rows: list[Row], token: str) -> None:
         """Insert one batch. A retry with the same ``token`` is dropped by ClickHouse, views included."""
         if not rows:
             return
@@ -88,7 +106,8 @@ class ClickHouseStore:
             "insert_deduplication_token": token,
             "deduplicate_blocks_in_dependent_materialized_views": 1,
             **self._consistency.insert,
+            "async_insert": 0,
         }
         await asyncio.to_thread(
-            self._client.insert, f"{self._db}.events", rows, column_names=list(COLUMNS), settings=settings
+            self._client.insert, f"{self._db}.events", positional(rows), column_names=list(COLUMNS), settings=settings
         )

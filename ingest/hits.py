@@ -51,6 +51,9 @@ STATUS_WORDS: dict[str, ConversionStatus] = {
 }  # fmt: skip
 
 
+CONSENT_WORDS = ("1", "true", "yes", "granted")
+
+
 @dataclass(frozen=True)
 class HitContext:
     """What the request itself says: time of receipt, and the browser's headers (already truncated IP)."""
@@ -65,7 +68,7 @@ class HitContext:
 def pick(params: Mapping[str, str], name: str) -> tuple[str, str]:
     """(the parameter name used, its value) for ``name`` or its first present alias."""
     for alias in ALIASES.get(name, (name,)):
-        if params.get(alias, "").strip():
+        if params.get(alias, "").strip(norm.WHITESPACE):
             return alias, params[alias]
     return name, ""
 
@@ -80,7 +83,7 @@ def with_page_params(params: Mapping[str, str]) -> dict[str, str]:
     except FieldError as exc:
         raise FieldError("page_url", exc.reason) from None
     for name in _FROM_PAGE:
-        if page.get(name) and not merged.get(name, "").strip():
+        if page.get(name) and not merged.get(name, "").strip(norm.WHITESPACE):
             merged[name] = page[name]
     return merged
 
@@ -162,7 +165,7 @@ def browser_event(
     if not conversion and merged.get("click_id"):
         event["click_id"] = norm.click_id(merged["click_id"])
     if "consent" in merged:
-        event["consent"] = merged["consent"].strip().lower() in ("1", "true", "yes", "granted")
+        event["consent"] = merged["consent"].strip(norm.WHITESPACE).lower() in CONSENT_WORDS
     return _costed(event, merged)
 
 
@@ -179,10 +182,10 @@ def click(params: Mapping[str, str], ctx: HitContext, click_id: str, url: str) -
 
 
 def conversion_status(raw: str, extra: Mapping[str, ConversionStatus] | None = None) -> ConversionStatus:
-    word = raw.strip().lower()
+    word = raw.strip(norm.WHITESPACE).lower()
     found = (extra or {}).get(word) or STATUS_WORDS.get(word)
     if found is None:
-        raise FieldError("status", f"unknown status {raw.strip()[:32]!r}")
+        raise FieldError("status", f"unknown status {raw.strip(norm.WHITESPACE)[:32]!r}")
     return found
 
 

@@ -11,6 +11,9 @@ import iso4217
 from ingest.errors import FieldError
 
 MAX_VALUE_LEN = 256
+# What "trimmed" means everywhere (Python and ClickHouse, ``ingest.hitsql``): ASCII whitespace only.
+WHITESPACE = " \t\n\r\x0b\x0c"
+MAX_VISITOR_ID_LEN = 64
 MAX_MONEY = Decimal("1000000000")  # per event: anything above is a bug or an attack
 MONEY_QUANTUM = Decimal("0.000001")
 CURRENCIES = frozenset(c.code for c in iso4217.Currency)
@@ -30,7 +33,9 @@ SOURCE_ALIASES = {
     "x.com": "twitter", "x": "twitter", "linkedin.com": "linkedin", "li": "linkedin",
     "youtube.com": "youtube", "yt": "youtube",
 }  # fmt: skip
-# utm_medium: lower-cased, spaces and dashes as underscores, synonyms folded.
+# utm_medium: lower-cased, runs of whitespace and dashes as one underscore, synonyms folded.
+MEDIUM_SEPARATORS = "[ \t\n\r\x0b\x0c-]+"
+_MEDIUM_SEPARATORS = re.compile(MEDIUM_SEPARATORS)
 MEDIUM_ALIASES = {
     "ppc": "cpc", "paidsearch": "cpc", "paid_search": "cpc", "sem": "cpc",
     "paidsocial": "paid_social", "social_paid": "paid_social", "e_mail": "email", "newsletter": "email",
@@ -39,27 +44,27 @@ MEDIUM_ALIASES = {
 
 
 def text(value: str, field: str, limit: int = MAX_VALUE_LEN) -> str:
-    value = value.strip()
+    value = value.strip(WHITESPACE)
     if len(value) > limit:
         raise FieldError(field, f"longer than {limit} characters")
     return value
 
 
 def source(value: str) -> str:
-    value = value.strip().lower()
+    value = value.strip(WHITESPACE).lower()
     for prefix in ("www.", "m."):
         value = value.removeprefix(prefix)
     return SOURCE_ALIASES.get(value, value)
 
 
 def medium(value: str) -> str:
-    value = re.sub(r"[\s-]+", "_", value.strip().lower())
+    value = _MEDIUM_SEPARATORS.sub("_", value.strip(WHITESPACE).lower())
     return MEDIUM_ALIASES.get(value, value)
 
 
 def _number(raw: str, field: str, reason: str) -> Decimal | None:
     """A finite decimal, None when blank, else FieldError(field, reason)."""
-    raw = raw.strip()
+    raw = raw.strip(WHITESPACE)
     if not raw:
         return None
     try:
@@ -84,14 +89,14 @@ def money(raw: str, field: str) -> str | None:
 
 
 def currency(raw: str, field: str) -> str:
-    code = raw.strip().upper()
+    code = raw.strip(WHITESPACE).upper()
     if code and code not in CURRENCIES:
-        raise FieldError(field, f"unknown ISO 4217 currency code {raw.strip()[:8]!r}")
+        raise FieldError(field, f"unknown ISO 4217 currency code {raw.strip(WHITESPACE)[:8]!r}")
     return code
 
 
 def click_id(raw: str, field: str = "click_id") -> str:
-    value = raw.strip()
+    value = raw.strip(WHITESPACE)
     if value and not CLICK_ID.match(value):
         raise FieldError(field, "malformed click id (letters, digits and _.~- only, at most 128)")
     return value
@@ -120,7 +125,7 @@ def timestamp_ms(raw: str, field: str, now_ms: int, *, max_age_ms: int, max_skew
 def truncate_ip(raw: str) -> str:
     """Privacy by default: IPv4 to its /24, IPv6 to its /48; anything unparsable is dropped."""
     try:
-        address = ipaddress.ip_address(raw.strip())
+        address = ipaddress.ip_address(raw.strip(WHITESPACE))
     except ValueError:
         return ""
     prefix = 24 if address.version == 4 else 48

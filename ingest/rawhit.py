@@ -1,17 +1,23 @@
 """The pixel's hot path: forward a hit raw (no parsing) with just enough to stay private and exact.
 
-Per hit: a UUIDv7, the clock, the client IP truncated (privacy: before Kafka), the Kafka key (the
-sender's ``eid`` when present, so resends of one hit land on one partition), one orjson dump.
+Per hit: its final event id (derived from the sender's ``eid`` when present, so a resend maps to the
+same id; else a UUIDv7), the clock, the client IP truncated (privacy: before Kafka), the Kafka key
+(the ``eid`` when present, so resends of one hit land on one partition). The wire form is
+``schemas.hits``.
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
 from typing import Any
+from urllib.parse import unquote_to_bytes
 
 import uuid_utils
 
-from ingest.normalize import truncate_ip
+from ingest.ids import derived_id
+from ingest.normalize import MAX_VALUE_LEN, MAX_VISITOR_ID_LEN, WHITESPACE, truncate_ip
+from schemas.events import EventType
+from schemas.hits import query_text
 
 _EID = b"eid="
 
@@ -39,23 +45,36 @@ def eid_of(query: bytes) -> bytes | None:
     return value or None
 
 
+def hit_event_id(eid: bytes | None) -> str:
+    """The impression's id: UUIDv5 of the decoded, trimmed ``eid`` (what ``ingest.hits`` derives), else
+    a UUIDv7. An ``eid`` the ingest rules reject (not UTF-8, too long) gets a UUIDv7: the hit is rejected."""
+    if eid:
+        try:
+            text = unquote_to_bytes(eid.replace(b"+", b" ")).decode("utf-8").strip(WHITESPACE)
+        except UnicodeDecodeError:
+            text = ""
+        if text and len(text) <= MAX_VALUE_LEN:
+            return derived_id(EventType.IMPRESSION.value, text)
+    return str(uuid_utils.uuid7())
+
+
 def raw_hit(
     query: bytes, user_agent: str, client_ip: str, referrer: str, now_ms: int, visitor_id: str = ""
 ) -> tuple[dict[str, Any], str]:
-    """(the message, its Kafka key). ``visitor_id``: the adpulse_vid cookie's value, carried when present."""
-    event_id = str(uuid_utils.uuid7())
+    """(the message, its Kafka key). ``visitor_id``: the first-party cookie's value, if any."""
+    eid = eid_of(query)
+    event_id = hit_event_id(eid)
     hit = {
         "v": 1,
         "kind": "hit",
         "endpoint": "/i",
         "event_id": event_id,
         "received_at_ms": now_ms,
-        "query": query.decode("latin-1"),
+        "query": query_text(query),
         "user_agent": user_agent[:512],
         "client_ip": fast_truncate_ip(client_ip),
         "referrer": referrer[:2048],
     }
     if visitor_id:  # issue 9: the first-party visitor cookie (optional field of the raw hit)
-        hit["visitor_id"] = visitor_id
-    eid = eid_of(query)
+        hit["visitor_id"] = visitor_id[:MAX_VISITOR_ID_LEN]
     return hit, (eid.decode("latin-1") if eid else event_id)

@@ -8,18 +8,21 @@ from __future__ import annotations
 
 import uuid
 
+from ingest.normalize import MAX_VISITOR_ID_LEN as MAX_LEN
+from ingest.normalize import WHITESPACE
+
 COOKIE = "adpulse_vid"
 PARAM = "vid"
-MAX_LEN = 64
 COOKIE_MAX_AGE_S = 365 * 86_400
 
 
 def visitor_id(param: str | None, cookie: str | None) -> str:
-    """The visitor id a request carries: ``vid`` when present, else the cookie's; ``""`` when neither."""
+    """The visitor id a request carries: ``vid`` when present, else the cookie's; ``""`` when neither.
+    Trimmed of ASCII white space only, as the SQL version of the rule (``ingest.hitsql``) does."""
     for value in (param, cookie):
-        found = (value or "").strip()[:MAX_LEN]
+        found = (value or "").strip(WHITESPACE)
         if found:
-            return found
+            return found[:MAX_LEN]
     return ""
 
 

@@ -6,7 +6,14 @@ Phases (each bounded in time and count):
    core: the hits pile up in Kafka); reported as req/s, req per server CPU-second, and their ratio.
    In the same rounds, do-nothing RSGI and ASGI apps under granian (``loadtests.noop``): the ceiling
    of any Python app here (``pixel_max.ceiling``).
-2. aggregator drain: the aggregator restarts on that backlog; rows/s until every hit is in ClickHouse.
+2. aggregator drain: the aggregator restarts on that backlog; rows/s until every hit is in ClickHouse,
+   its peak RSS, and ClickHouse's own rate for the same final rows: ``INSERT ... SELECT`` of the drained
+   rows into ``events`` of a scratch database with the same schema (every materialized view), so
+   ``ratio_to_engine`` is the share of the engine's own insert speed the pipeline reaches.
+   ``--drain-only --backlog N`` runs phase 2 only, on N hits put on Kafka directly as the API's publisher
+   would (``schemas.hits`` messages of 500 hits, every partition). The drain rate counts the rows stored
+   after the first insert became visible, over the time since (``startup_s``: the process start, the
+   consumer group join and the first batch, apart).
 3. latency at a fixed offered rate (50% and 80% of the measured maximum): the pixel with hey, the
    postback (acks=all before answering) with paced locust users; p50/p99. The API stays on core 0; the
    aggregator and the ClickHouse endpoint are pinned to core 1 with the load generator (Kafka floats).
@@ -66,7 +73,7 @@ def measured(pids: list[int], run: Any) -> tuple[LoadResult, float]:
     return result, cpu_seconds(pids) - before
 
 
-PHASES = ("pixel", "drain", "postback", "latency", "freshness", "soak")
+PHASES = ("pixel", "drain", "postback", "latency", "freshness", "soak", "reports")
 
 
 def pixel_max(stack: Stack, seconds: float, rounds: int, ad: str, ceiling: bool = True) -> dict[str, Any]:
@@ -118,8 +125,77 @@ def pixel_max(stack: Stack, seconds: float, rounds: int, ad: str, ceiling: bool 
 def drain(stack: Stack, expected: int, ad: str) -> dict[str, Any]:
     before = count(stack, "ad_id = {ad:String}", ad=ad)
     stack.start_aggregator()
+    first, startup = wait_count(stack, before + 1, "ad_id = {ad:String}", timeout=120, ad=ad)
     seen, elapsed = wait_count(stack, expected, "ad_id = {ad:String}", timeout=600, ad=ad)
-    return {"rows": seen - before, "seconds": round(elapsed, 2), "rows_per_s": round((seen - before) / elapsed)}
+    # From the first insert seen to the last: the rows the first insert brought are not counted.
+    rows_per_s = round((seen - first) / elapsed) if elapsed > 0 and seen > first else 0
+    engine = engine_rows_per_s(stack, ad)
+    return {"rows": seen - before, "seconds": round(startup + elapsed, 2), "startup_s": round(startup, 2),
+            "rows_per_s": rows_per_s,
+            "engine_rows_per_s": engine, "ratio_to_engine": round(rows_per_s / engine, 3) if engine else None,
+            "aggregator_memory": memory_mb([stack.pid("aggregator")])}  # fmt: skip
+
+
+SCRATCH_DB = "adpulse_bench_scratch"
+HITS_PER_MESSAGE = 500
+
+
+def put_backlog(stack: Stack, hits: int, ad: str) -> int:
+    """``hits`` pixel hits on the events topic, as the API's publisher sends them."""
+    import asyncio
+
+    from aiokafka import AIOKafkaProducer
+
+    from ingest.rawhit import raw_hit
+    from schemas import hits as codec
+
+    query = PIXEL_QUERY.format(ad=ad).encode()
+    now_ms = int(time.time() * 1000)
+
+    async def send() -> int:
+        producer = AIOKafkaProducer(bootstrap_servers=f"127.0.0.1:{stack.env['KAFKA_PORT']}", acks="all",
+                                    max_request_size=4 * 1024 * 1024, linger_ms=5)  # fmt: skip
+        await producer.start()
+        try:
+            partitions = sorted(await producer.partitions_for("adpulse.events"))
+            sent = 0
+            deliveries = []
+            while sent < hits:
+                n = min(HITS_PER_MESSAGE, hits - sent)
+                value = codec.join(codec.encode(raw_hit(query, "bench", "127.0.0.1", "", now_ms)[0]) for _ in range(n))
+                partition = partitions[(sent // HITS_PER_MESSAGE) % len(partitions)]
+                deliveries.append(await producer.send("adpulse.events", value, partition=partition,
+                                                      headers=codec.HEADERS))  # fmt: skip
+                sent += n
+            for delivery in deliveries:
+                await delivery
+            return sent
+        finally:
+            await producer.stop()
+
+    return asyncio.run(send())
+
+
+def engine_rows_per_s(stack: Stack, ad: str) -> int:
+    """ClickHouse inserting the drained rows itself: ``INSERT ... SELECT`` into ``events`` of a scratch
+    database migrated like the real one (same views), timed on the server side (query_log-free: wall
+    time of the one statement over HTTP)."""
+    from schemas.migrate import migrate
+
+    with stack.clickhouse() as ch:
+        ch.command(f"DROP DATABASE IF EXISTS {SCRATCH_DB}")
+        migrate(ch, SCRATCH_DB)
+        columns = [row[0] for row in ch.query("SELECT name FROM system.columns WHERE database = 'adpulse' "
+                                              "AND table = 'events' AND default_kind = '' ORDER BY position").result_rows]  # fmt: skip
+        names = ", ".join(columns)
+        sql = (f"INSERT INTO {SCRATCH_DB}.events ({names}) SELECT {names} FROM adpulse.events "
+               "WHERE ad_id = {ad:String}")  # fmt: skip
+        started = time.monotonic()
+        ch.command(sql, parameters={"ad": ad}, settings={"async_insert": 0})
+        elapsed = time.monotonic() - started
+        rows = int(ch.query(f"SELECT count() FROM {SCRATCH_DB}.events").result_rows[0][0])
+        ch.command(f"DROP DATABASE IF EXISTS {SCRATCH_DB}")
+    return round(rows / elapsed) if elapsed > 0 else 0
 
 
 def freshness(stack: Stack, ad: str) -> dict[str, Any]:
@@ -224,6 +300,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                                    "phases": [p for p in PHASES if p in phases]}  # fmt: skip
         ad = f"bench-{uuid.uuid4().hex[:8]}"
         stack.stop_aggregator()
+        if args.drain_only:
+            results["drain"] = drain(stack, put_backlog(stack, args.backlog, ad), ad)
+            results["drain"]["backlog"] = args.backlog
+            results["drain"]["lost"] = args.backlog - results["drain"]["rows"]
+            return results
         pixel_rps = pb_rps = 0.0
         if "pixel" in phases:
             results["pixel_max"] = pixel_max(stack, args.seconds, args.rounds, ad, ceiling=not args.smoke)
@@ -250,6 +331,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         stack.down()
 
 
+def drain_table(r: dict[str, Any]) -> list[tuple[str, str]]:
+    d = r["drain"]
+    return [
+        ("aggregator drain from backlog", f"{d['rows_per_s']} rows/s ({d['rows']} rows, lost {d['lost']})"),
+        ("ClickHouse's own insert of those rows", f"{d['engine_rows_per_s']} rows/s; drain ratio {d['ratio_to_engine']}x (target >= 0.7)"),
+        ("aggregator RSS after drain / peak", f"{d['aggregator_memory']['rss_mb']} MB / {d['aggregator_memory']['hwm_mb']} MB"),
+    ]  # fmt: skip
+
+
 def table(r: dict[str, Any]) -> str:
     rows: list[tuple[str, str]] = []
     if "pixel_max" in r:
@@ -265,7 +355,7 @@ def table(r: dict[str, Any]) -> str:
                 (f"ceiling: {name} / nginx", f"{c['rps']} req/s, {c['ratio']}x (per CPU-second {c['ratio_per_cpu']}x)")
             )
     if "drain" in r:
-        rows.append(("aggregator drain from backlog", f"{r['drain']['rows_per_s']} rows/s ({r['drain']['rows']} rows)"))
+        rows += drain_table(r)
     if "postback_max" in r:
         rows.append(("postback max (acks=all)", f"{r['postback_max']['rps']} req/s"))
     for share in ("50%", "80%") if "fixed_rate" in r else ():
@@ -311,6 +401,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=REPO / "loadtests/results/latest.json")
     parser.add_argument("--phases", type=lambda v: [p.strip() for p in v.split(",") if p.strip()],
                         default=list(PHASES), help=f"comma-separated subset of {','.join(PHASES)} (default: all)")  # fmt: skip
+    parser.add_argument("--drain-only", action="store_true", help="only the drain, of --backlog hits put on Kafka")
+    parser.add_argument("--backlog", type=int, default=500_000, help="hits for --drain-only")
     args = parser.parse_args(argv)
     unknown = set(args.phases) - set(PHASES)
     if unknown:
@@ -318,11 +410,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.smoke:
         args.seconds, args.rounds, args.soak_rate, args.soak_seconds = 2.0, 1, 300.0, 3.0
     results = run(args)
-    results["reports"] = bench_reports.measure(smoke=args.smoke)  # issue 9: KPI report latency, embedded engine
+    if "reports" in args.phases and not args.drain_only:  # KPI report latency on the embedded engine
+        results["reports"] = bench_reports.measure(smoke=args.smoke)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_bytes(orjson.dumps(results, option=orjson.OPT_INDENT_2))
     print(table(results))
-    print(bench_reports.summary(results["reports"]))
+    if "reports" in results:
+        print(bench_reports.summary(results["reports"]))
     print(f"\n(JSON: {args.out})")
     return 0
 

@@ -46,8 +46,10 @@ class ConversionStatus(StrEnum):
 class RawHit(BaseModel):
     """A pixel hit as the API forwards it: the raw query string and request context, unparsed.
 
-    The API answers the GIF without parsing (the hot path); the aggregator turns the hit into an
-    :class:`Event` with the same ingest rules, or publishes it to the rejects topic with the reason.
+    The API answers the GIF without parsing (the hot path); ClickHouse turns the hit into an event
+    with the same ingest rules (``ingest.hitsql``), or records it in ``hit_rejects`` with the reason.
+    Its wire codec is ``schemas.hits``. ``event_id`` is final: derived from the sender's ``eid`` when
+    the query has one (``ingest.rawhit``), else a fresh UUIDv7.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")

@@ -8,7 +8,6 @@ import pytest
 
 from aggregator.attribution import AdDimensions, Click, ConversionState
 from aggregator.processor import decode
-from aggregator.rows import COLUMNS
 from aggregator.transform import Known, build, needed
 from schemas.events import ConversionStatus
 from tests import factories as params
@@ -28,7 +27,7 @@ def ev(kind, t=T0, **query):
 
 
 def rows(output):
-    return [dict(zip(COLUMNS, row, strict=True)) for row in output.rows]
+    return output.rows
 
 
 def totals(output, ad_id=None):
@@ -169,3 +168,10 @@ def test_every_row_of_a_conversion_keeps_its_first_fx_day_and_currency_changes_w
     assert (withdraw["currency"], withdraw["revenue_pending"], withdraw["conversions_pending"]) == ("EUR", -10, -1)
     assert (approved["currency"], approved["revenue"], approved["conversions"]) == ("USD", 12, 1)
     assert approved["revenue_pending"] == 0
+
+
+def test_every_row_has_exactly_the_insert_columns():
+    from aggregator.rows import COLUMNS
+
+    out = build([ev("impression", ad_id="a"), ev("click", ad_id="a"), ev("conversion", click_id="k1")], Known(), WINDOW)
+    assert out.rows and all(tuple(row) == COLUMNS for row in out.rows)

@@ -80,3 +80,20 @@ async def test_conversion_before_click_then_status_changes(store):
     history = store._client.query(f"SELECT status FROM {DB}.events WHERE txid = 'TL' AND event_type = 'conversion' "
                                   "ORDER BY received_at").result_rows  # fmt: skip
     assert [r[0] for r in history] == ["pending", "approved", "reversed"]
+
+
+async def test_hit_messages_are_inserted_as_they_are_and_a_retry_is_dropped(store):
+    from ingest.rawhit import raw_hit
+    from schemas import hits as codec
+
+    ad = f"hits-{time.time_ns()}"
+    lines = [codec.encode(raw_hit(f"ad_id={ad}&cost=0.5".encode(), "UA", "1.2.3.4", "", T0)[0]) for _ in range(5)]
+    lines.append(codec.encode(raw_hit(f"ad_id={ad}&cost=-1".encode(), "UA", "1.2.3.4", "", T0)[0]))
+    messages = [codec.join(lines[:3]), codec.join(lines[3:])]
+    await store.insert_hits(messages, "hits-token-1")
+    await store.insert_hits(messages, "hits-token-1")  # the retry of the same batch
+    client = store._client
+    sql = f"SELECT count(), sum(cost) FROM {DB}.events WHERE ad_id = {{ad:String}}"
+    assert client.query(sql, parameters={"ad": ad}).result_rows == [(5, Decimal("2.5"))]
+    sql = f"SELECT field FROM {DB}.hit_rejects WHERE position(query, {{ad:String}}) > 0"
+    assert client.query(sql, parameters={"ad": ad}).result_rows == [("cost",)]
