@@ -13,13 +13,11 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-import orjson
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from app import inbound
-from app.batch import authorised
-from app.responses import rejected, unauthorized
+from app.imports import import_items
 from app.services import services
 from ingest import normalize as norm
 from ingest.errors import FieldError
@@ -68,16 +66,9 @@ def _row(item: Any) -> list[Any]:
              responses={401: {}, 413: {}, 422: {}, 503: {}})  # fmt: skip
 async def import_costs(request: Request) -> Response:
     svc = services(request)
-    if not authorised(request, svc.settings.api_keys):
-        return unauthorized()
-    try:
-        items = orjson.loads(await request.body())
-    except orjson.JSONDecodeError:
-        return rejected("/v1/costs", FieldError("body", "not valid JSON"))
-    if not isinstance(items, list) or not items:
-        return rejected("/v1/costs", FieldError("body", "expected a non-empty JSON array"))
-    if len(items) > MAX_ROWS:
-        return JSONResponse({"error": "too_large", "field": "body", "reason": f"more than {MAX_ROWS} rows"}, 413)
+    items = await import_items(request, "/v1/costs", svc.settings.api_keys, limit=MAX_ROWS, unit="rows")
+    if isinstance(items, Response):
+        return items
     rows = []
     for index, item in enumerate(items):
         try:

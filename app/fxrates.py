@@ -9,12 +9,12 @@ from __future__ import annotations
 import asyncio
 from datetime import date
 
-import orjson
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from adpulse.fx.rates import FxRate, FxStore, from_item
 from app.batch import authorised
+from app.imports import import_items
 from app.responses import rejected, unauthorized
 from app.services import services
 from ingest.errors import FieldError
@@ -27,16 +27,9 @@ MAX_ITEMS = 10_000
              responses={401: {}, 413: {}, 422: {}, 503: {}})  # fmt: skip
 async def import_rates(request: Request) -> Response:
     svc = services(request)
-    if not authorised(request, svc.settings.api_keys):
-        return unauthorized()
-    try:
-        items = orjson.loads(await request.body())
-    except orjson.JSONDecodeError:
-        return rejected("/v1/fx-rates", FieldError("body", "not valid JSON"))
-    if not isinstance(items, list) or not items:
-        return rejected("/v1/fx-rates", FieldError("body", "expected a non-empty JSON array"))
-    if len(items) > MAX_ITEMS:
-        return JSONResponse({"error": "too_large", "field": "body", "reason": f"more than {MAX_ITEMS} rates"}, 413)
+    items = await import_items(request, "/v1/fx-rates", svc.settings.api_keys, limit=MAX_ITEMS, unit="rates")
+    if isinstance(items, Response):
+        return items
     rates: list[FxRate] = []
     for index, item in enumerate(items):
         try:

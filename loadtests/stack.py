@@ -88,6 +88,19 @@ class Stack:
         return 0.0
 
 
+def serves_gif(url: str, *, seconds: float) -> bool:
+    """Whether ``url`` answers the pixel's GIF within ``seconds`` (a server just started)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url).content == GIF:
+                return True
+        except httpx.TransportError:
+            pass
+        time.sleep(0.05)
+    return False
+
+
 @dataclass
 class Nginx:
     run_dir: Path
@@ -115,13 +128,8 @@ http {{ access_log off;
         self.process = subprocess.Popen(["taskset", "-c", str(self.core), "nginx", "-c", str(conf), "-p", str(self.run_dir)],
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
         url = f"http://127.0.0.1:{self.port}/i"
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(url).content == GIF:
-                    return url
-            except httpx.TransportError:
-                time.sleep(0.05)
+        if serves_gif(url, seconds=10):
+            return url
         self.stop()
         raise RuntimeError(f"nginx did not serve the GIF; see {self.run_dir}/nginx.err")
 
@@ -145,13 +153,8 @@ class NoopApp:
                                          self.interface, str(port)], cwd=REPO,
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
         url = f"http://127.0.0.1:{port}/i"
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(url).content == GIF:
-                    return url
-            except httpx.TransportError:
-                time.sleep(0.05)
+        if serves_gif(url, seconds=30):
+            return url
         self.stop()
         raise RuntimeError(f"the no-op {self.interface} app did not serve the GIF")
 
