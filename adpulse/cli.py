@@ -91,6 +91,8 @@ def _migrate(settings: Settings, args: argparse.Namespace) -> int:
         dedup_window_days=settings.dedup_window_days,
         reporting_currency=settings.reporting_currency,
         fx_max_age_days=settings.fx_max_age_days,
+        block_ips=tuple(settings.block_ips),
+        block_user_agents=tuple(settings.block_user_agents),
     )
     if not args.cluster:
         if args.dry_run:

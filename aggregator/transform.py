@@ -20,10 +20,12 @@ from aggregator.attribution import (
     attribute,
 )
 from aggregator.rows import Row, event_row, fx_day, state_row
+from ingest import bots
 from ingest.ids import derived_id
 from schemas.events import ConversionStatus, Event, EventType
 
 _ZERO = Decimal(0)
+_NO_LISTS = bots.OperatorLists()
 StateKey = tuple[str, str]  # (network, conversion_key)
 
 
@@ -147,7 +149,9 @@ class _Builder:
                 self.out.late_attributions += 1
 
 
-def build(events: Iterable[Event], known: Known, window_ms: int) -> Output:
+def build(events: Iterable[Event], known: Known, window_ms: int, lists: bots.OperatorLists = _NO_LISTS) -> Output:
+    """The rows of a batch. Browser events (not conversions) are classified (``ingest.bots``) with the
+    operator's ``lists``."""
     events = list(events)
     builder = _Builder(known, window_ms)
     for event in events:
@@ -164,6 +168,6 @@ def build(events: Iterable[Event], known: Known, window_ms: int) -> Output:
         if event.event_type is EventType.CONVERSION:
             builder.conversion(event)
         else:
-            builder.out.rows.append(event_row(event))
+            builder.out.rows.append(event_row(event, bots.classify(event.user_agent, event.client_ip, lists)))
     builder.settle_waiting()
     return builder.out
