@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from aggregator import velocity
 from aggregator.attribution import (
     NOTHING,
     UNATTRIBUTED,
@@ -38,6 +39,8 @@ class Known:
     states: dict[StateKey, ConversionState] = field(default_factory=dict)
     # Unattributed conversions whose click id is among the batch's clicks.
     waiting: list[ConversionState] = field(default_factory=list)
+    # Clicks already stored per (campaign, visitor, minute) of the batch's clicks (``aggregator.velocity``).
+    click_counts: dict[velocity.Key, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,7 @@ class Needed:
     conversion_click_ids: list[str]
     state_keys: list[StateKey]
     batch_click_ids: list[str]
+    velocity_keys: list[velocity.Key] = field(default_factory=list)
 
 
 @dataclass
@@ -62,6 +66,7 @@ def needed(events: Sequence[Event]) -> Needed:
         conversion_click_ids=sorted({e.click_id for e in conversions}),
         state_keys=sorted({(e.network, e.conversion_key) for e in conversions}),
         batch_click_ids=sorted({e.click_id for e in events if e.event_type is EventType.CLICK and e.click_id}),
+        velocity_keys=velocity.keys(events),
     )
 
 
@@ -149,10 +154,27 @@ class _Builder:
                 self.out.late_attributions += 1
 
 
-def build(events: Iterable[Event], known: Known, window_ms: int, lists: bots.OperatorLists = _NO_LISTS) -> Output:
+def _new(events: list[Event], seen: set[str]) -> list[Event]:
+    """The events not stored yet, once each (what the build below keeps)."""
+    kept: dict[str, Event] = {}
+    for event in events:
+        if event.event_id not in seen:
+            kept.setdefault(event.event_id, event)
+    return list(kept.values())
+
+
+def build(
+    events: Iterable[Event],
+    known: Known,
+    window_ms: int,
+    lists: bots.OperatorLists = _NO_LISTS,
+    velocity_limit: int = 60,
+) -> Output:
     """The rows of a batch. Browser events (not conversions) are classified (``ingest.bots``) with the
-    operator's ``lists``."""
+    operator's ``lists``; clicks past ``velocity_limit`` a minute (``aggregator.velocity``) too."""
     events = list(events)
+    fresh_clicks = [e for e in _new(events, known.seen_ids) if e.event_type is EventType.CLICK]
+    too_fast = velocity.over_limit(fresh_clicks, known.click_counts, velocity_limit)
     builder = _Builder(known, window_ms)
     for event in events:
         if event.event_type is EventType.CLICK and event.click_id:
@@ -168,6 +190,9 @@ def build(events: Iterable[Event], known: Known, window_ms: int, lists: bots.Ope
         if event.event_type is EventType.CONVERSION:
             builder.conversion(event)
         else:
-            builder.out.rows.append(event_row(event, bots.classify(event.user_agent, event.client_ip, lists)))
+            reason = bots.classify(event.user_agent, event.client_ip, lists)
+            if not reason and event.event_id in too_fast:
+                reason = bots.VELOCITY
+            builder.out.rows.append(event_row(event, reason))
     builder.settle_waiting()
     return builder.out

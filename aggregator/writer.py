@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
+from aggregator import velocity
 from aggregator.attribution import AdDimensions, Click, ConversionState
 from aggregator.read_own_writes import ReadOwnWrites
 from aggregator.rows import COLUMNS, Row, positional
@@ -76,7 +77,30 @@ class ClickHouseStore:
         if needed.batch_click_ids:
             waiting = self._states("click_id IN {ids:Array(String)}", ids=needed.batch_click_ids)
             known.waiting = [s for s in waiting if not s.attributed]
+        if needed.velocity_keys:
+            known.click_counts = self._click_counts(needed.velocity_keys)
         return known
+
+    def _click_counts(self, keys: list[velocity.Key]) -> dict[velocity.Key, int]:
+        """Clicks stored per (campaign, visitor, minute) for the batch's keys (``aggregator.velocity``)."""
+        sql = (
+            f"SELECT campaign_id, {velocity.VISITOR_SQL} AS who, "  # noqa: S608
+            "toInt64(toUnixTimestamp(toStartOfMinute(received_at))) * 1000 AS minute, count() "
+            f"FROM {self._db}.events "
+            "WHERE event_type = 'click' AND received_at >= fromUnixTimestamp64Milli({first:Int64}, 'UTC') "
+            "AND received_at < fromUnixTimestamp64Milli({last:Int64}, 'UTC') "
+            "AND campaign_id IN {campaigns:Array(String)} "
+            "GROUP BY campaign_id, who, minute "
+            "HAVING (campaign_id, who, minute) IN {keys:Array(Tuple(String, String, Int64))}"
+        )
+        rows = self._query(
+            sql,
+            first=min(k[2] for k in keys),
+            last=max(k[2] for k in keys) + velocity.MINUTE_MS,
+            campaigns=sorted({k[0] for k in keys}),
+            keys=keys,
+        )
+        return {(str(c), str(w), int(m)): int(n) for c, w, m, n in rows}
 
     async def lookup(self, needed: Needed) -> Known:
         return await asyncio.to_thread(self._lookup, needed)

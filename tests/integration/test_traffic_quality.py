@@ -153,3 +153,25 @@ def test_the_operator_ip_list_applies(stack, forwarded_api):
     for kind in ("impression", "click"):
         assert tagged[(kind, CHROME_WIN, "203.0.113.0")] == "ip_list"
         assert tagged[(kind, CHROME_WIN, "198.51.100.0")] == ""
+
+
+def test_the_61st_click_in_a_minute_from_one_visitor_on_one_campaign_is_a_bot_click(stack):
+    ad = f"velocity-{uuid.uuid4().hex[:8]}"
+    while time.time() % 60 > 30:  # all 61 clicks within one UTC minute
+        time.sleep(1)
+    with httpx.Client(base_url=stack.api, headers={"User-Agent": CHROME_WIN}) as http:
+        for _ in range(61):
+            response = http.get("/c", params={"url": LANDING, "ad_id": ad, "campaign_id": ad, "vid": "fast-visitor"})
+            assert response.status_code == 302, response.text
+    row = wait_for(lambda: (r := kpi_row(stack.api, ad_id=ad)) and r["clicks"] + r["bot_clicks"] == 61 and r)
+    assert row, kpi_row(stack.api, ad_id=ad)
+    assert (row["clicks"], row["bot_clicks"], row["unique_clicks"]) == (60, 1, 1)
+    client = stack.clickhouse()
+    try:
+        result = client.query(
+            "SELECT bot_reason, count() FROM adpulse.events WHERE ad_id = {ad:String} GROUP BY bot_reason",
+            parameters={"ad": ad},
+        )
+    finally:
+        client.close()
+    assert dict(result.result_rows) == {"": 60, "velocity": 1}
