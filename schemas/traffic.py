@@ -53,7 +53,9 @@ SELECT {BUCKET} AS bucket, {d}, e.currency AS currency, fx_date,
     toDecimal128(0, 6) AS cost, sum(toDecimal128(e.revenue, 6)) AS revenue,
     sum(toDecimal128(e.revenue_pending, 6)) AS revenue_pending,
     toInt64(0) AS cost_events,
-    sum(toInt64(sign(e.revenue)) + toInt64(sign(e.revenue_pending))) AS revenue_events
+    sum(toInt64(sign(e.revenue)) + toInt64(sign(e.revenue_pending))) AS revenue_events,
+    toInt64(0) AS bot_impressions, toInt64(0) AS bot_clicks, toDecimal128(0, 6) AS bot_cost,
+    toInt64(0) AS bot_conversions
 FROM {db}.events AS e
 WHERE (e.revenue != 0 OR e.revenue_pending != 0) AND {where}
 GROUP BY bucket, {d}, currency, fx_date"""

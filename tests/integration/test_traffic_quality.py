@@ -175,3 +175,36 @@ def test_the_61st_click_in_a_minute_from_one_visitor_on_one_campaign_is_a_bot_cl
     finally:
         client.close()
     assert dict(result.result_rows) == {"": 60, "velocity": 1}
+
+
+def test_reclassify_applies_a_changed_list_to_past_traffic_and_corrects_the_kpis_exactly(stack):
+    ad = f"reclass-{uuid.uuid4().hex[:8]}"
+    scraper = f"Mozilla/5.0 (X11; Linux x86_64) AcmeScraper-{ad}/1.0"
+    for ua in (scraper, scraper, CHROME_WIN):
+        hit_and_click(stack.api, ad, ua)
+    before = wait_for(lambda: (r := kpi_row(stack.api, ad_id=ad)) and r["clicks"] == 3 and r["impressions"] == 3 and r)
+    assert before, kpi_row(stack.api, ad_id=ad)
+    assert (before["bot_clicks"], before["unique_clicks"], before["cost"]) == (0, 2, "0.030000")
+    day = time.strftime("%Y-%m-%d", time.gmtime())
+    everything = httpx.get(
+        f"{stack.api}/v1/kpis", params={"group_by": "", "include_bots": "true", "from": day, "to": day}
+    )
+    env = {
+        **stack.env,
+        "ADPULSE_CLICKHOUSE_URL": stack.clickhouse_url,
+        "ADPULSE_KAFKA_BOOTSTRAP": stack.kafka_bootstrap,
+        "ADPULSE_BLOCK_USER_AGENTS": f"acmescraper-{ad}",  # the operator adds a pattern (matched case-insensitively)
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "adpulse.cli", "reclassify", "--from", day, "--to", day],
+        env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "'ua_list': 4" in done.stdout, done.stdout
+    after = kpi_row(stack.api, ad_id=ad)
+    assert (after["impressions"], after["clicks"], after["unique_clicks"], after["cost"]) == (1, 1, 1, "0.010000")
+    assert (after["bot_impressions"], after["bot_clicks"]) == (2, 2)
+    # Every other KPI of the day is what it was: everything counted, bots included, is unchanged.
+    again = httpx.get(f"{stack.api}/v1/kpis", params={"group_by": "", "include_bots": "true", "from": day, "to": day})
+    keep = ("impressions", "clicks", "conversions", "cost", "revenue")
+    assert {k: again.json()["totals"][k] for k in keep} == {k: everything.json()["totals"][k] for k in keep}
