@@ -30,7 +30,7 @@ _MONEY = ("cost", "payout", "revenue", "revenue_pending")
 
 _DEFAULTS: Row = {
     "event_id": "", "event_type": "", "received_at": _EPOCH, "occurred_at": _EPOCH, "consent": None,
-    "fx_date": _EPOCH.date(), "bot_reason": "",
+    "fx_date": _EPOCH.date(), "bot_reason": "", "bot_click": 0,
     **dict.fromkeys(_TEXT, ""), **dict.fromkeys(_COUNTS, 0), **dict.fromkeys(_MONEY, _ZERO),
 }  # fmt: skip
 COLUMNS: tuple[str, ...] = tuple(_DEFAULTS)
@@ -110,6 +110,7 @@ def state_row(
         "state_version": state_version,
         **{name: getattr(dims, name) for name in _INHERITED},
         "fx_date": state.fx_date or occurred.date(),
+        "bot_click": 1 if state.bot_click else 0,
     }  # fmt: skip
     if event is not None:
         row.update({name: getattr(event, name) for name in _URL_FIELDS})

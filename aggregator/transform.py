@@ -70,7 +70,9 @@ def needed(events: Sequence[Event]) -> Needed:
     )
 
 
-def _state_of(event: Event, dims: AdDimensions, version: int, previous: ConversionState | None) -> ConversionState:
+def _state_of(
+    event: Event, dims: AdDimensions, version: int, previous: ConversionState | None, bot_click: bool
+) -> ConversionState:
     return ConversionState(
         network=event.network,
         conversion_key=event.conversion_key,
@@ -84,6 +86,7 @@ def _state_of(event: Event, dims: AdDimensions, version: int, previous: Conversi
         received_at_ms=event.received_at_ms,
         version=version,
         fx_date=previous.fx_date if previous is not None and previous.fx_date else fx_day(event),
+        bot_click=bot_click,
     )
 
 
@@ -97,10 +100,15 @@ class _Builder:
             self.states.setdefault((state.network, state.conversion_key), state)
         self.window_ms = window_ms
 
+    def bot(self, click_id: str, dims: AdDimensions) -> bool:
+        """Whether a conversion attributed to ``dims`` through ``click_id`` is a bot click's."""
+        click = self.clicks.get(click_id)
+        return dims != UNATTRIBUTED and click is not None and click.bot
+
     def move(self, state: ConversionState, to: AdDimensions) -> ConversionState:
         """Move a conversion's whole contribution from its current ad to ``to`` (two signed rows, dated
         at the conversion so time-bucketed KPIs move in the conversion's own bucket)."""
-        moved = state.moved_to(to)
+        moved = state.moved_to(to, self.bot(state.click_id, to))
         contribution = state.contribution()
         key = (state.network, state.conversion_key, str(moved.version))
         self.out.rows.append(
@@ -128,7 +136,8 @@ class _Builder:
         if previous is not None and previous.dims != dims:
             previous = self.move(previous, dims)
         version = previous.version + 1 if previous is not None else 1
-        new = _state_of(event, dims, version, previous)
+        bot_click = previous.bot_click if previous is not None else self.bot(event.click_id, dims)
+        new = _state_of(event, dims, version, previous, bot_click)
         before = previous.contribution() if previous is not None else None
         if previous is not None and before is not None and before != NOTHING and previous.currency != new.currency:
             # Amounts in two currencies never subtract: withdraw the old one whole, then add the new one.
@@ -175,12 +184,17 @@ def build(
     events = list(events)
     fresh_clicks = [e for e in _new(events, known.seen_ids) if e.event_type is EventType.CLICK]
     too_fast = velocity.over_limit(fresh_clicks, known.click_counts, velocity_limit)
+    reasons = {
+        e.event_id: bots.classify(e.user_agent, e.client_ip, lists) or (bots.VELOCITY if e.event_id in too_fast else "")
+        for e in events
+        if e.event_type is not EventType.CONVERSION
+    }
     builder = _Builder(known, window_ms)
     for event in events:
         if event.event_type is EventType.CLICK and event.click_id:
             builder.clicks.setdefault(
                 event.click_id,
-                Click(AdDimensions.of(event), event.received_at_ms),
+                Click(AdDimensions.of(event), event.received_at_ms, bool(reasons[event.event_id])),
             )
     for event in events:
         if event.event_id in builder.seen:
@@ -190,9 +204,6 @@ def build(
         if event.event_type is EventType.CONVERSION:
             builder.conversion(event)
         else:
-            reason = bots.classify(event.user_agent, event.client_ip, lists)
-            if not reason and event.event_id in too_fast:
-                reason = bots.VELOCITY
-            builder.out.rows.append(event_row(event, reason))
+            builder.out.rows.append(event_row(event, reasons[event.event_id]))
     builder.settle_waiting()
     return builder.out

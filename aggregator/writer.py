@@ -22,7 +22,9 @@ from schemas.events import ConversionStatus
 # What a conversion inherits from its click, in AdDimensions' field order.
 _DIMS = "ad_id, campaign_id, source, medium, adset_id, sub1, sub2, sub3, sub4, sub5, external_id"
 _N_DIMS = len(_DIMS.split(", "))
-_STATE_FIELDS = f"txid, click_id, status, payout, currency, fx_date, {_DIMS}, toUnixTimestamp64Milli(received_at)"
+_STATE_FIELDS = (
+    f"txid, click_id, status, payout, currency, fx_date, {_DIMS}, toUnixTimestamp64Milli(received_at), bot_click"
+)
 
 
 class ClickHouseStore:
@@ -48,8 +50,8 @@ class ClickHouseStore:
                 ConversionState(
                     network=network, conversion_key=key, txid=txid, click_id=click_id,
                     status=ConversionStatus(status), payout=Decimal(payout), currency=currency,
-                    dims=AdDimensions(*fields[6 : 6 + _N_DIMS]), received_at_ms=int(fields[-1]),
-                    version=int(version), fx_date=fx_date,
+                    dims=AdDimensions(*fields[6 : 6 + _N_DIMS]), received_at_ms=int(fields[-2]),
+                    version=int(version), fx_date=fx_date, bot_click=bool(fields[-1]),
                 )
             )  # fmt: skip
         return states
@@ -63,11 +65,13 @@ class ClickHouseStore:
         if click_ids:
             sql = (
                 f"SELECT click_id, argMin(tuple({_DIMS}), received_at), "  # noqa: S608
-                f"min(toUnixTimestamp64Milli(received_at)) FROM {self._db}.clicks "
+                "min(toUnixTimestamp64Milli(received_at)), argMin(bot_reason != '', received_at) "
+                f"FROM {self._db}.clicks "
                 "WHERE click_id IN {ids:Array(String)} GROUP BY click_id"
             )
             known.clicks = {
-                row[0]: Click(AdDimensions(*row[1]), int(row[2])) for row in self._query(sql, ids=click_ids)
+                row[0]: Click(AdDimensions(*row[1]), int(row[2]), bool(row[3]))
+                for row in self._query(sql, ids=click_ids)
             }
         if needed.state_keys:
             states = self._states(

@@ -39,16 +39,16 @@ BUCKET_MINUTES = 15
 MONEY = ("cost", "revenue", "revenue_total", "cpc", "cpm", "cpa", "epc")
 COUNTS = (
     "impressions", "clicks", "conversions", "conversions_total", "unique_clicks", "unconverted",
-    "bot_impressions", "bot_clicks",
+    "bot_impressions", "bot_clicks", "bot_conversions",
 )  # fmt: skip
 RATIOS = ("ctr", "cr", "roas", "roi")
 MEASURES: tuple[str, ...] = (
     "impressions", "clicks", "conversions", "conversions_total", "cost", "revenue", "revenue_total",
     "ctr", "cpc", "cpm", "cr", "cpa", "epc", "roas", "roi", "unique_clicks", "unconverted",
-    "bot_impressions", "bot_clicks",
+    "bot_impressions", "bot_clicks", "bot_conversions",
 )  # fmt: skip
 # The measures of the views built before bots were tagged (migration 0003's ``every_run``).
-LEGACY_MEASURES: tuple[str, ...] = MEASURES[:-2]
+LEGACY_MEASURES: tuple[str, ...] = MEASURES[:-3]
 
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 
@@ -118,7 +118,12 @@ def money_rows(
     impressions = "impressions + bot_impressions" if plus else "impressions"
     clicks = "clicks + bot_clicks" if plus else "clicks"
     cost = "(cost + bot_cost)" if plus else "cost"
-    bot_sums = "sum(bot_impressions) AS x_bot_impressions, sum(bot_clicks) AS x_bot_clicks," if bots else ""
+    bot_sums = (
+        "sum(bot_impressions) AS x_bot_impressions, sum(bot_clicks) AS x_bot_clicks, "
+        "sum(bot_conversions) AS x_bot_conversions,"
+        if bots
+        else ""
+    )
     return f"""
     SELECT {_cols(groups, aliased=True)}
         sum({impressions}) AS x_impressions, sum({clicks}) AS x_clicks, sum(conversions) AS x_conversions,
@@ -142,7 +147,7 @@ def unique_rows(db: str, groups: Sequence[Group], where: str, *, bots: bool = Fa
     of that visitor's first click of the day on the ad."""
     return f"""
     SELECT {_cols(groups, aliased=True)}
-        toInt64(0), toInt64(0), toInt64(0), toInt64(0), {"toInt64(0), toInt64(0)," if bots else ""}
+        toInt64(0), toInt64(0), toInt64(0), toInt64(0), {"toInt64(0), toInt64(0), toInt64(0)," if bots else ""}
         toDecimal128(0, 6), toDecimal128(0, 6), toDecimal128(0, 6), toInt64(0), toInt64(count()) AS x_unique_clicks
     FROM {db}.kpi_visitors FINAL
     WHERE {where}
@@ -176,8 +181,17 @@ def report(
     ``filters`` names the dimensions it filters by. ``include_bots`` counts bot impressions, clicks and cost
     in the main measures too (unique clicks stay human)."""
     used = [name for name, _ in groups] + list(filters)
-    bot_out = ", s_bot_impressions AS bot_impressions, s_bot_clicks AS bot_clicks" if bots else ""
-    bot_sums = "sum(x_bot_impressions) AS s_bot_impressions, sum(x_bot_clicks) AS s_bot_clicks," if bots else ""
+    bot_out = (
+        ", s_bot_impressions AS bot_impressions, s_bot_clicks AS bot_clicks, s_bot_conversions AS bot_conversions"
+        if bots
+        else ""
+    )
+    bot_sums = (
+        "sum(x_bot_impressions) AS s_bot_impressions, sum(x_bot_clicks) AS s_bot_clicks, "
+        "sum(x_bot_conversions) AS s_bot_conversions,"
+        if bots
+        else ""
+    )
     rows = money_rows(db, groups, where, money, used, bots=bots, include_bots=include_bots)
     return f"""
 SELECT {_cols(groups, aliased=False)}

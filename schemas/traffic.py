@@ -4,8 +4,7 @@ migration 0006's views and ``adpulse reclassify`` (which rebuilds the rollups of
 An ``events`` row keeps its raw counters (``impressions``, ``clicks``, ``cost``) and its ``bot_reason``;
 the rollups count a bot row's impression, click and cost in ``bot_impressions``, ``bot_clicks`` and
 ``bot_cost`` instead of ``impressions``, ``clicks`` and ``cost``; ``kpi_visitors`` (unique clicks) keeps
-human clicks only. (Conversions are never bot-tagged and always count; a ``bot_conversions`` measure for
-conversions attributed to bot clicks is not built yet.)
+human clicks only. ``bot_conversions`` exists for conversions attributed to a bot click.
 """
 
 from __future__ import annotations
@@ -13,7 +12,7 @@ from __future__ import annotations
 DIMS: tuple[str, ...] = ("ad_id", "adset_id", "campaign_id", "source", "medium", "sub1", "sub2", "sub3", "sub4", "sub5")
 AD_DIMS = DIMS[:5]
 BUCKET = "toStartOfFifteenMinutes(received_at)"
-BOT_MEASURES: tuple[str, ...] = ("bot_impressions", "bot_clicks", "bot_cost")
+BOT_MEASURES: tuple[str, ...] = ("bot_impressions", "bot_clicks", "bot_cost", "bot_conversions")
 MEASURES: tuple[str, ...] = (
     "impressions", "clicks", "conversions", "conversions_pending", "cost", "revenue", "revenue_pending",
     "cost_events", "revenue_events", *BOT_MEASURES,
@@ -38,7 +37,8 @@ SELECT {BUCKET} AS bucket, {d}, cost_currency AS currency, fx_date,
     sum(toInt64(e.cost != 0 AND {HUMAN})) AS cost_events, toInt64(0) AS revenue_events,
     sum(if({HUMAN}, 0, toInt64(e.impressions))) AS bot_impressions,
     sum(if({HUMAN}, 0, toInt64(e.clicks))) AS bot_clicks,
-    sum(if({HUMAN}, toDecimal128(0, 6), toDecimal128(e.cost, 6))) AS bot_cost
+    sum(if({HUMAN}, toDecimal128(0, 6), toDecimal128(e.cost, 6))) AS bot_cost,
+    sum(if(e.bot_click = 1, toInt64(e.conversions), 0)) AS bot_conversions
 FROM {db}.events AS e
 WHERE {where}
 GROUP BY bucket, {d}, currency, fx_date"""
@@ -54,7 +54,8 @@ SELECT {BUCKET} AS bucket, {d}, e.currency AS currency, fx_date,
     sum(toDecimal128(e.revenue_pending, 6)) AS revenue_pending,
     toInt64(0) AS cost_events,
     sum(toInt64(sign(e.revenue)) + toInt64(sign(e.revenue_pending))) AS revenue_events,
-    toInt64(0) AS bot_impressions, toInt64(0) AS bot_clicks, toDecimal128(0, 6) AS bot_cost
+    toInt64(0) AS bot_impressions, toInt64(0) AS bot_clicks, toDecimal128(0, 6) AS bot_cost,
+    toInt64(0) AS bot_conversions
 FROM {db}.events AS e
 WHERE (e.revenue != 0 OR e.revenue_pending != 0) AND {where}
 GROUP BY bucket, {d}, currency, fx_date"""
@@ -91,7 +92,7 @@ CREATE OR REPLACE VIEW {db}.{name} AS
 SELECT bucket, {cols}, currency, fx_date, impressions, clicks, conversions, conversions_pending,
     if(covered, toDecimal128(0, 6), cost) AS cost, revenue, revenue_pending,
     if(covered, toInt64(0), cost_events) AS cost_events, revenue_events,
-    bot_impressions, bot_clicks, if(covered, toDecimal128(0, 6), bot_cost) AS bot_cost
+    bot_impressions, bot_clicks, if(covered, toDecimal128(0, 6), bot_cost) AS bot_cost, bot_conversions
 FROM (
     SELECT bucket, {cols}, currency, fx_date, {measures},
         (cost_events != 0 OR bot_cost != 0) AND (SELECT count() FROM {db}.cost_imports) > 0 AND (
@@ -104,7 +105,7 @@ FROM (
 UNION ALL
 SELECT period_start AS bucket, {imported}, currency, toDate(period_start) AS fx_date,
     toInt64(0), toInt64(0), toInt64(0), toInt64(0), cost, toDecimal128(0, 6), toDecimal128(0, 6),
-    toInt64(cost != 0), toInt64(0), toInt64(0), toInt64(0), toDecimal128(0, 6)
+    toInt64(cost != 0), toInt64(0), toInt64(0), toInt64(0), toDecimal128(0, 6), toInt64(0)
 FROM {db}.cost_imports FINAL"""
 
 

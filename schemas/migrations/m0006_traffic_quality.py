@@ -1,12 +1,13 @@
 """Traffic quality (issue 11): bot-tagged events, kept out of the KPIs by default.
 
-- ``events.bot_reason`` ('' = human; see ``ingest.bots``). Conversions are never tagged: they always count.
+- ``events.bot_reason`` ('' = human; see ``ingest.bots``) and ``events.bot_click`` (a conversion whose
+  attributed click is bot-tagged; it still counts, and also in ``bot_conversions``).
 - The pixel-hit views (migration 0005) re-created with ``bot_reason`` from ``ingest.bots.sql``, on every
   migrate (``every_run``): the operator's block lists (``ADPULSE_BLOCK_IPS``, ``ADPULSE_BLOCK_USER_AGENTS``)
   are baked in as constants (a scalar subquery over a lists table made the embedded engine's streamed
   inserts fail silently; constants also let Hyperscan compile the patterns once).
-- ``kpi_rollup`` / ``kpi_rollup_ads`` gain ``bot_impressions``, ``bot_clicks`` and ``bot_cost``; their
-  feeding views and ``kpi_visitors``' are re-created to keep bots apart
+- ``kpi_rollup`` / ``kpi_rollup_ads`` gain ``bot_impressions``, ``bot_clicks``, ``bot_cost`` and
+  ``bot_conversions``; their feeding views and ``kpi_visitors``' are re-created to keep bots apart
   (``schemas.traffic``), and so are ``kpi_amounts`` / ``kpi_amounts_ads``. Past rows were all counted as
   human (nothing was classified before): ``adpulse reclassify`` tags them.
 - ``every_run``: the KPI views again, with the bot measures.
@@ -60,6 +61,25 @@ def statements(db: str, options: SchemaOptions) -> list[str]:
     columns = ",\n    ".join(traffic.bot_columns_ddl())
     return [
         f"ALTER TABLE {db}.events ADD COLUMN IF NOT EXISTS bot_reason LowCardinality(String) DEFAULT ''",
+        f"ALTER TABLE {db}.events ADD COLUMN IF NOT EXISTS bot_click UInt8 DEFAULT 0",
+        # The click lookup knows whether a click is a bot's; a conversion's state keeps its flag.
+        f"ALTER TABLE {db}.clicks ADD COLUMN IF NOT EXISTS bot_reason LowCardinality(String) DEFAULT ''",
+        f"ALTER TABLE {db}.conversions ADD COLUMN IF NOT EXISTS bot_click UInt8 DEFAULT 0",
+        f"DROP VIEW IF EXISTS {db}.clicks_mv",
+        f"""
+CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.clicks_mv TO {db}.clicks AS
+SELECT click_id, ad_id, adset_id, campaign_id, source, medium, sub1, sub2, sub3, sub4, sub5, external_id,
+    visitor_id, received_at, bot_reason
+FROM {db}.events
+WHERE event_type = 'click' AND click_id != ''""",
+        f"DROP VIEW IF EXISTS {db}.conversions_mv",
+        f"""
+CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.conversions_mv TO {db}.conversions AS
+SELECT network, conversion_key, txid, click_id, status, payout, currency, fx_date,
+    ad_id, adset_id, campaign_id, source, medium, sub1, sub2, sub3, sub4, sub5, external_id,
+    received_at, state_version, bot_click
+FROM {db}.events
+WHERE state_version > 0""",
         *(f"DROP VIEW IF EXISTS {db}.{view}" for view in views),
         f"ALTER TABLE {db}.kpi_rollup\n    {columns}",
         f"ALTER TABLE {db}.kpi_rollup_ads\n    {columns}",
@@ -88,7 +108,7 @@ CREATE OR REPLACE VIEW {db}.kpi_facts AS
 SELECT bucket, bucket AS minute, {d}, x_impressions AS impressions, x_clicks AS clicks,
     x_conversions AS conversions, x_conversions_pending AS conversions_pending, x_cost AS cost,
     x_revenue AS revenue, x_revenue_pending AS revenue_pending, x_unconverted AS unconverted,
-    x_bot_impressions AS bot_impressions, x_bot_clicks AS bot_clicks
+    x_bot_impressions AS bot_impressions, x_bot_clicks AS bot_clicks, x_bot_conversions AS bot_conversions
 FROM ({money_rows(db, facts, "1", money, traffic.DIMS, bots=True)})""",
         f"CREATE OR REPLACE VIEW {db}.ad_kpis AS {report(db, legacy, money, bots=True)}",
         f"CREATE OR REPLACE VIEW {db}.campaign_kpis AS "

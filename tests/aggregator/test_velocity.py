@@ -55,3 +55,20 @@ def test_server_side_clicks_and_other_events_are_not_counted():
         orjson.dumps(hits.browser_event(EventType.IMPRESSION, {}, hits.HitContext(T0, CHROME, "1.2.3.0")))
     )
     assert velocity.key(impression) is None
+
+
+def test_a_conversion_on_a_bot_click_counts_and_keeps_its_bot_flag_through_status_changes():
+    bot = decode(orjson.dumps(hits.click({"ad_id": "a", "campaign_id": "c"},
+                                         hits.HitContext(T0, "curl/8.5.0", "198.51.100.0"), "kb", "u")))  # fmt: skip
+    human = click(0, T0)
+    pending = decode(orjson.dumps(hits.conversion({"click_id": "kb", "txid": "t1", "status": "pending"},
+                                                  hits.HitContext(T0 + 1000))))  # fmt: skip
+    approved = decode(orjson.dumps(hits.conversion({"click_id": "kb", "txid": "t1", "status": "approved"},
+                                                   hits.HitContext(T0 + 2000))))  # fmt: skip
+    other = decode(orjson.dumps(hits.conversion({"click_id": "kc10", "txid": "t2"}, hits.HitContext(T0 + 3000))))
+    out = build([bot, human, pending, approved, other], Known(), 86_400_000)
+    conversions = [r for r in out.rows if r["event_type"] == "conversion"]
+    assert [(r["txid"], r["conversions"], r["conversions_pending"], r["bot_click"]) for r in conversions] == [
+        ("t1", 0, 1, 1), ("t1", 1, -1, 1), ("t2", 1, 0, 0)
+    ]  # fmt: skip
+    assert sum(r["conversions"] for r in out.rows if r["bot_click"]) == 1

@@ -99,7 +99,7 @@ def test_a_conversion_on_a_bot_click_still_counts(stack):
     assert response.status_code == 200, response.text
     row = wait_for(lambda: (r := kpi_row(stack.api, ad_id=ad)) and r["conversions"] == 1 and r)
     assert row, kpi_row(stack.api, ad_id=ad)
-    assert (row["clicks"], row["bot_clicks"], row["revenue"]) == (0, 1, "5.000000")
+    assert (row["clicks"], row["bot_clicks"], row["revenue"], row["bot_conversions"]) == (0, 1, "5.000000", 1)
 
 
 @pytest.fixture(scope="module")
@@ -203,7 +203,7 @@ def test_reclassify_applies_a_changed_list_to_past_traffic_and_corrects_the_kpis
     assert "'ua_list': 4" in done.stdout, done.stdout
     after = kpi_row(stack.api, ad_id=ad)
     assert (after["impressions"], after["clicks"], after["unique_clicks"], after["cost"]) == (1, 1, 1, "0.010000")
-    assert (after["bot_impressions"], after["bot_clicks"]) == (2, 2)
+    assert (after["bot_impressions"], after["bot_clicks"], after["bot_conversions"]) == (2, 2, 0)
     # Every other KPI of the day is what it was: everything counted, bots included, is unchanged.
     again = httpx.get(f"{stack.api}/v1/kpis", params={"group_by": "", "include_bots": "true", "from": day, "to": day})
     keep = ("impressions", "clicks", "conversions", "cost", "revenue")
