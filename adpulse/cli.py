@@ -91,6 +91,8 @@ def _migrate(settings: Settings, args: argparse.Namespace) -> int:
         dedup_window_days=settings.dedup_window_days,
         reporting_currency=settings.reporting_currency,
         fx_max_age_days=settings.fx_max_age_days,
+        block_ips=tuple(settings.block_ips),
+        block_user_agents=tuple(settings.block_user_agents),
     )
     if not args.cluster:
         if args.dry_run:
@@ -131,6 +133,29 @@ def _print_plan(steps: list[tuple[str, list[str]]]) -> None:
         print(f"-- {label}")
         for statement in statements:
             print(f"{statement.strip()};\n")
+
+
+def _reclassify(settings: Settings, args: argparse.Namespace) -> int:
+    """Issue 11: re-apply the current bot rules (ADPULSE_BLOCK_*) to past days and rebuild their KPIs."""
+    from datetime import date
+
+    from adpulse.clickhouse import connect, parse_target
+    from schemas import reclassify
+
+    try:
+        start, end = date.fromisoformat(args.start), date.fromisoformat(args.end)
+        reclassify.bounds(start, end)
+    except ValueError as exc:
+        print(f"adpulse reclassify: {exc}", file=sys.stderr)
+        return 2
+    target = parse_target(settings.clickhouse_url)
+    client = connect(target)
+    try:
+        moved = reclassify.run(client, target.database, settings.bot_lists(), start, end)
+    finally:
+        client.close()
+    print(f"reclassified {start}..{end}: {sum(moved.values())} events changed {moved}; KPIs of those days rebuilt")
+    return 0
 
 
 def _topics(settings: Settings, args: argparse.Namespace) -> int:
@@ -298,6 +323,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     migrate.add_argument("--cluster", metavar="NAME", help="create the schema ON CLUSTER NAME (replicated, sharded)")
     migrate.add_argument("--dry-run", action="store_true", help="print the DDL of every migration; run nothing")
     sub.add_parser("topics", help="create the Kafka topics (idempotent)")
+    # Traffic quality (issue 11): re-apply the bot rules to past traffic; run with the aggregators stopped.
+    again_bots = sub.add_parser("reclassify", help="re-apply the current bot rules to past days and rebuild their KPIs")
+    again_bots.add_argument("--from", dest="start", required=True, help="first UTC day, YYYY-MM-DD")
+    again_bots.add_argument("--to", dest="end", required=True, help="last UTC day (inclusive), YYYY-MM-DD")
     sub.add_parser("bi-grants", help="print the read-only BI role's DDL for a ClickHouse server")
     sub.add_parser("schema", help="write the event JSON Schema to schemas/jsonschema/")
     sub.add_parser("replay-dlq", help="re-publish dead-lettered messages to the events topic (after a fix)")
@@ -352,6 +381,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "deliver": _deliver,
         "redeliver": _redeliver,
         "fx-import": _fx_import,
+        "reclassify": _reclassify,
     }
     try:
         return commands[args.command](settings, args)

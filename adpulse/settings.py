@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from adpulse.passwords import HashFormatError, parse_hash
 from deliver.config import GA4Target, MetaTarget, SourcePostback, TikTokTarget
+from ingest.bots import OperatorLists, network
 from ingest.networks import DEFAULT_NETWORK, NetworkConfig
 
 
@@ -176,6 +177,34 @@ class Settings(BaseSettings):
     # (hashes from `adpulse dashboard-hash`). With neither these nor api_keys set, /dashboard, /v1/kpis and
     # /v1/freshness answer loopback clients only (app/access.py).
     dashboard_users: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
+
+    # --- Traffic quality (issue 11; README "Bots and invalid traffic") ---
+    # Operator block lists: CIDRs (or single addresses) and case-insensitive user-agent substrings,
+    # comma-separated; at most 255 user-agent patterns (ClickHouse's multi-search limit).
+    block_ips: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    block_user_agents: Annotated[list[str], NoDecode] = Field(default_factory=list, max_length=255)
+    # Clicks per minute from one visitor on one campaign before the next ones are tagged "velocity".
+    click_velocity_limit: int = Field(default=60, ge=1, le=1_000_000)
+
+    @field_validator("block_ips", "block_user_agents", mode="before")
+    @classmethod
+    def _parse_block_lists(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("block_ips")
+    @classmethod
+    def _check_block_ips(cls, value: list[str]) -> list[str]:
+        for cidr in value:
+            try:
+                network(cidr)
+            except ValueError:
+                raise ValueError(f"not a CIDR or an IP address: {cidr[:64]!r}") from None
+        return value
+
+    def bot_lists(self) -> OperatorLists:
+        return OperatorLists(ips=tuple(self.block_ips), user_agents=tuple(self.block_user_agents))
 
     @field_validator("redirect_allowlist", mode="before")
     @classmethod

@@ -50,6 +50,7 @@ UNATTRIBUTED = AdDimensions("", "", "", "")
 class Click:
     dims: AdDimensions
     received_at_ms: int
+    bot: bool = False  # the click is tagged as a bot's (issue 11)
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,9 @@ class ConversionState:
     # The day whose FX rate converts this conversion's money: its first event's UTC day, kept through
     # status changes and attribution moves so that its signed rows always net out in one currency and day.
     fx_date: date | None = None
+    # Attributed to a bot-tagged click (issue 11): still counts, and in ``bot_conversions`` too. Set when
+    # the conversion is attributed, kept through status changes, so its signed rows net out.
+    bot_click: bool = False
 
     @property
     def attributed(self) -> bool:
@@ -103,8 +107,8 @@ class ConversionState:
             return Contribution(conversions_pending=1, revenue_pending=self.payout)
         return NOTHING
 
-    def moved_to(self, dims: AdDimensions) -> ConversionState:
-        return replace(self, dims=dims, version=self.version + 1)
+    def moved_to(self, dims: AdDimensions, bot_click: bool = False) -> ConversionState:
+        return replace(self, dims=dims, version=self.version + 1, bot_click=bot_click)
 
 
 def applies(previous: ConversionStatus | None, new: ConversionStatus) -> bool:

@@ -98,6 +98,7 @@ class Aggregator:
         self._events_per_message = 1.0
         self._stop = asyncio.Event()
         self._window_ms = settings.attribution_window_days * _DAY_MS
+        self._lists = settings.bot_lists()
 
     async def run(self, stop: asyncio.Event) -> None:
         self._stop = stop
@@ -216,7 +217,9 @@ class Aggregator:
         token = batch.dedup_token()
         if batch.events:
             known = await self._retried("lookup", lambda: self._store.lookup(needed(batch.events)))
-            output = build(batch.events, known, self._window_ms)  # pure: a bug here stops, never retries
+            output = build(
+                batch.events, known, self._window_ms, self._lists, self._settings.click_velocity_limit
+            )  # pure: a bug here stops, never retries
             # Issue 13 outbox: conversions to deliver onward, published (acks=all) before the insert; see
             # aggregator/outbox.py for why not after.
             await self._retried(

@@ -1,4 +1,4 @@
-"""Rows of the ``events`` table (migrations 0001-0003), built by column name.
+"""Rows of the ``events`` table (migrations 0001-0006), built by column name.
 
 A row is a dict from column name to value; ``COLUMNS`` is the insert's column list and every row has
 exactly those keys (``_DEFAULTS`` gives each its neutral value, a builder sets what it knows). Adding
@@ -30,7 +30,7 @@ _MONEY = ("cost", "payout", "revenue", "revenue_pending")
 
 _DEFAULTS: Row = {
     "event_id": "", "event_type": "", "received_at": _EPOCH, "occurred_at": _EPOCH, "consent": None,
-    "fx_date": _EPOCH.date(),
+    "fx_date": _EPOCH.date(), "bot_reason": "", "bot_click": 0,
     **dict.fromkeys(_TEXT, ""), **dict.fromkeys(_COUNTS, 0), **dict.fromkeys(_MONEY, _ZERO),
 }  # fmt: skip
 COLUMNS: tuple[str, ...] = tuple(_DEFAULTS)
@@ -53,8 +53,9 @@ def positional(rows: list[Row]) -> list[list[Any]]:
     return [[row[name] for name in COLUMNS] for row in rows]
 
 
-def event_row(event: Event) -> Row:
-    """An impression, click, page view or custom event: counts itself and its cost."""
+def event_row(event: Event, bot_reason: str = "") -> Row:
+    """An impression, click, page view or custom event: counts itself and its cost (as a bot's when
+    ``bot_reason`` is set: migration 0006's rollups keep them apart)."""
     received = _time(event.received_at_ms)
     return {
         **_DEFAULTS,
@@ -73,6 +74,7 @@ def event_row(event: Event) -> Row:
         **{name: getattr(event, name) for name in _INHERITED},
         "visitor_id": event.visitor_id,
         "fx_date": fx_day(event),
+        "bot_reason": bot_reason,
     }  # fmt: skip
 
 
@@ -108,6 +110,7 @@ def state_row(
         "state_version": state_version,
         **{name: getattr(dims, name) for name in _INHERITED},
         "fx_date": state.fx_date or occurred.date(),
+        "bot_click": 1 if state.bot_click else 0,
     }  # fmt: skip
     if event is not None:
         row.update({name: getattr(event, name) for name in _URL_FIELDS})

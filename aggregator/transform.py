@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from aggregator import velocity
 from aggregator.attribution import (
     NOTHING,
     UNATTRIBUTED,
@@ -20,10 +21,12 @@ from aggregator.attribution import (
     attribute,
 )
 from aggregator.rows import Row, event_row, fx_day, state_row
+from ingest import bots
 from ingest.ids import derived_id
 from schemas.events import ConversionStatus, Event, EventType
 
 _ZERO = Decimal(0)
+_NO_LISTS = bots.OperatorLists()
 StateKey = tuple[str, str]  # (network, conversion_key)
 
 
@@ -36,6 +39,8 @@ class Known:
     states: dict[StateKey, ConversionState] = field(default_factory=dict)
     # Unattributed conversions whose click id is among the batch's clicks.
     waiting: list[ConversionState] = field(default_factory=list)
+    # Clicks already stored per (campaign, visitor, minute) of the batch's clicks (``aggregator.velocity``).
+    click_counts: dict[velocity.Key, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -44,6 +49,7 @@ class Needed:
     conversion_click_ids: list[str]
     state_keys: list[StateKey]
     batch_click_ids: list[str]
+    velocity_keys: list[velocity.Key] = field(default_factory=list)
 
 
 @dataclass
@@ -60,10 +66,13 @@ def needed(events: Sequence[Event]) -> Needed:
         conversion_click_ids=sorted({e.click_id for e in conversions}),
         state_keys=sorted({(e.network, e.conversion_key) for e in conversions}),
         batch_click_ids=sorted({e.click_id for e in events if e.event_type is EventType.CLICK and e.click_id}),
+        velocity_keys=velocity.keys(events),
     )
 
 
-def _state_of(event: Event, dims: AdDimensions, version: int, previous: ConversionState | None) -> ConversionState:
+def _state_of(
+    event: Event, dims: AdDimensions, version: int, previous: ConversionState | None, bot_click: bool
+) -> ConversionState:
     return ConversionState(
         network=event.network,
         conversion_key=event.conversion_key,
@@ -77,6 +86,7 @@ def _state_of(event: Event, dims: AdDimensions, version: int, previous: Conversi
         received_at_ms=event.received_at_ms,
         version=version,
         fx_date=previous.fx_date if previous is not None and previous.fx_date else fx_day(event),
+        bot_click=bot_click,
     )
 
 
@@ -90,10 +100,15 @@ class _Builder:
             self.states.setdefault((state.network, state.conversion_key), state)
         self.window_ms = window_ms
 
+    def bot(self, click_id: str, dims: AdDimensions) -> bool:
+        """Whether a conversion attributed to ``dims`` through ``click_id`` is a bot click's."""
+        click = self.clicks.get(click_id)
+        return dims != UNATTRIBUTED and click is not None and click.bot
+
     def move(self, state: ConversionState, to: AdDimensions) -> ConversionState:
         """Move a conversion's whole contribution from its current ad to ``to`` (two signed rows, dated
         at the conversion so time-bucketed KPIs move in the conversion's own bucket)."""
-        moved = state.moved_to(to)
+        moved = state.moved_to(to, self.bot(state.click_id, to))
         contribution = state.contribution()
         key = (state.network, state.conversion_key, str(moved.version))
         self.out.rows.append(
@@ -121,7 +136,8 @@ class _Builder:
         if previous is not None and previous.dims != dims:
             previous = self.move(previous, dims)
         version = previous.version + 1 if previous is not None else 1
-        new = _state_of(event, dims, version, previous)
+        bot_click = previous.bot_click if previous is not None else self.bot(event.click_id, dims)
+        new = _state_of(event, dims, version, previous, bot_click)
         before = previous.contribution() if previous is not None else None
         if previous is not None and before is not None and before != NOTHING and previous.currency != new.currency:
             # Amounts in two currencies never subtract: withdraw the old one whole, then add the new one.
@@ -147,14 +163,38 @@ class _Builder:
                 self.out.late_attributions += 1
 
 
-def build(events: Iterable[Event], known: Known, window_ms: int) -> Output:
+def _new(events: list[Event], seen: set[str]) -> list[Event]:
+    """The events not stored yet, once each (what the build below keeps)."""
+    kept: dict[str, Event] = {}
+    for event in events:
+        if event.event_id not in seen:
+            kept.setdefault(event.event_id, event)
+    return list(kept.values())
+
+
+def build(
+    events: Iterable[Event],
+    known: Known,
+    window_ms: int,
+    lists: bots.OperatorLists = _NO_LISTS,
+    velocity_limit: int = 60,
+) -> Output:
+    """The rows of a batch. Browser events (not conversions) are classified (``ingest.bots``) with the
+    operator's ``lists``; clicks past ``velocity_limit`` a minute (``aggregator.velocity``) too."""
     events = list(events)
+    fresh_clicks = [e for e in _new(events, known.seen_ids) if e.event_type is EventType.CLICK]
+    too_fast = velocity.over_limit(fresh_clicks, known.click_counts, velocity_limit)
+    reasons = {
+        e.event_id: bots.classify(e.user_agent, e.client_ip, lists) or (bots.VELOCITY if e.event_id in too_fast else "")
+        for e in events
+        if e.event_type is not EventType.CONVERSION
+    }
     builder = _Builder(known, window_ms)
     for event in events:
         if event.event_type is EventType.CLICK and event.click_id:
             builder.clicks.setdefault(
                 event.click_id,
-                Click(AdDimensions.of(event), event.received_at_ms),
+                Click(AdDimensions.of(event), event.received_at_ms, bool(reasons[event.event_id])),
             )
     for event in events:
         if event.event_id in builder.seen:
@@ -164,6 +204,6 @@ def build(events: Iterable[Event], known: Known, window_ms: int) -> Output:
         if event.event_type is EventType.CONVERSION:
             builder.conversion(event)
         else:
-            builder.out.rows.append(event_row(event))
+            builder.out.rows.append(event_row(event, reasons[event.event_id]))
     builder.settle_waiting()
     return builder.out

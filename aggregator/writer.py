@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
+from aggregator import velocity
 from aggregator.attribution import AdDimensions, Click, ConversionState
 from aggregator.read_own_writes import ReadOwnWrites
 from aggregator.rows import COLUMNS, Row, positional
@@ -21,7 +22,9 @@ from schemas.events import ConversionStatus
 # What a conversion inherits from its click, in AdDimensions' field order.
 _DIMS = "ad_id, campaign_id, source, medium, adset_id, sub1, sub2, sub3, sub4, sub5, external_id"
 _N_DIMS = len(_DIMS.split(", "))
-_STATE_FIELDS = f"txid, click_id, status, payout, currency, fx_date, {_DIMS}, toUnixTimestamp64Milli(received_at)"
+_STATE_FIELDS = (
+    f"txid, click_id, status, payout, currency, fx_date, {_DIMS}, toUnixTimestamp64Milli(received_at), bot_click"
+)
 
 
 class ClickHouseStore:
@@ -47,8 +50,8 @@ class ClickHouseStore:
                 ConversionState(
                     network=network, conversion_key=key, txid=txid, click_id=click_id,
                     status=ConversionStatus(status), payout=Decimal(payout), currency=currency,
-                    dims=AdDimensions(*fields[6 : 6 + _N_DIMS]), received_at_ms=int(fields[-1]),
-                    version=int(version), fx_date=fx_date,
+                    dims=AdDimensions(*fields[6 : 6 + _N_DIMS]), received_at_ms=int(fields[-2]),
+                    version=int(version), fx_date=fx_date, bot_click=bool(fields[-1]),
                 )
             )  # fmt: skip
         return states
@@ -62,11 +65,13 @@ class ClickHouseStore:
         if click_ids:
             sql = (
                 f"SELECT click_id, argMin(tuple({_DIMS}), received_at), "  # noqa: S608
-                f"min(toUnixTimestamp64Milli(received_at)) FROM {self._db}.clicks "
+                "min(toUnixTimestamp64Milli(received_at)), argMin(bot_reason != '', received_at) "
+                f"FROM {self._db}.clicks "
                 "WHERE click_id IN {ids:Array(String)} GROUP BY click_id"
             )
             known.clicks = {
-                row[0]: Click(AdDimensions(*row[1]), int(row[2])) for row in self._query(sql, ids=click_ids)
+                row[0]: Click(AdDimensions(*row[1]), int(row[2]), bool(row[3]))
+                for row in self._query(sql, ids=click_ids)
             }
         if needed.state_keys:
             states = self._states(
@@ -76,7 +81,30 @@ class ClickHouseStore:
         if needed.batch_click_ids:
             waiting = self._states("click_id IN {ids:Array(String)}", ids=needed.batch_click_ids)
             known.waiting = [s for s in waiting if not s.attributed]
+        if needed.velocity_keys:
+            known.click_counts = self._click_counts(needed.velocity_keys)
         return known
+
+    def _click_counts(self, keys: list[velocity.Key]) -> dict[velocity.Key, int]:
+        """Clicks stored per (campaign, visitor, minute) for the batch's keys (``aggregator.velocity``)."""
+        sql = (
+            f"SELECT campaign_id, {velocity.VISITOR_SQL} AS who, "  # noqa: S608
+            "toInt64(toUnixTimestamp(toStartOfMinute(received_at))) * 1000 AS minute, count() "
+            f"FROM {self._db}.events "
+            "WHERE event_type = 'click' AND received_at >= fromUnixTimestamp64Milli({first:Int64}, 'UTC') "
+            "AND received_at < fromUnixTimestamp64Milli({last:Int64}, 'UTC') "
+            "AND campaign_id IN {campaigns:Array(String)} "
+            "GROUP BY campaign_id, who, minute "
+            "HAVING (campaign_id, who, minute) IN {keys:Array(Tuple(String, String, Int64))}"
+        )
+        rows = self._query(
+            sql,
+            first=min(k[2] for k in keys),
+            last=max(k[2] for k in keys) + velocity.MINUTE_MS,
+            campaigns=sorted({k[0] for k in keys}),
+            keys=keys,
+        )
+        return {(str(c), str(w), int(m)): int(n) for c, w, m, n in rows}
 
     async def lookup(self, needed: Needed) -> Known:
         return await asyncio.to_thread(self._lookup, needed)

@@ -25,7 +25,9 @@ from schemas.reporting import (
 MAX_LIMIT = 10_000
 DEFAULT_LIMIT = 1000
 MAX_DAYS = 3660
-_CONTROL = frozenset(("group_by", "from", "to", "tz", "order_by", "limit", "format", "currency"))
+_CONTROL = frozenset(("group_by", "from", "to", "tz", "order_by", "limit", "format", "currency", "include_bots"))
+_TRUE = ("1", "true", "yes")
+_FALSE = ("", "0", "false", "no")
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,7 @@ class KpiRequest:
     order_by: tuple[str, bool] | None = None  # (column, descending)
     limit: int = DEFAULT_LIMIT
     csv: bool = False
+    include_bots: bool = False  # issue 11: bot impressions, clicks and cost counted in the main measures
 
 
 def _date(raw: str, name: str) -> date:
@@ -98,7 +101,10 @@ def parse(params: Mapping[str, str], reporting_currency: str) -> KpiRequest:
     if currency and currency != reporting_currency:
         # Only the reporting currency is served; the parameter lets a client assert which one it expects.
         raise FieldError("currency", f"KPIs are reported in {reporting_currency} (ADPULSE_REPORTING_CURRENCY)")
-    return KpiRequest(tuple(names), start, end, tz, filters, order_by, limit, fmt == "csv")
+    bots_word = params.get("include_bots", "").strip().lower()
+    if bots_word not in _TRUE + _FALSE:
+        raise FieldError("include_bots", "expected true or false")
+    return KpiRequest(tuple(names), start, end, tz, filters, order_by, limit, fmt == "csv", bots_word in _TRUE)
 
 
 def _utc_start(day: date, zone: ZoneInfo, name: str) -> datetime:
@@ -141,7 +147,7 @@ def where(req: KpiRequest) -> tuple[str, dict[str, Any]]:
 def sql(db: str, req: KpiRequest, money: Money) -> tuple[str, str, dict[str, Any]]:
     """(the rows' query, the totals' query, their parameters)."""
     condition, parameters = where(req)
-    rows = report(db, groups(req), money, condition, req.filters)
+    rows = report(db, groups(req), money, condition, req.filters, bots=True, include_bots=req.include_bots)
     if req.order_by is not None:
         column, descending = req.order_by
         order = f"{column} {'DESC' if descending else 'ASC'}"
@@ -151,4 +157,5 @@ def sql(db: str, req: KpiRequest, money: Money) -> tuple[str, str, dict[str, Any
         order = ", ".join(req.group_by) or "1"
     rows = f"{rows}\nORDER BY {order}\nLIMIT {{limit:UInt32}}"
     parameters["limit"] = req.limit
-    return rows, report(db, [], money, condition, req.filters), parameters
+    totals = report(db, [], money, condition, req.filters, bots=True, include_bots=req.include_bots)
+    return rows, totals, parameters

@@ -143,6 +143,26 @@ def drain(stack: Stack, expected: int, ad: str) -> dict[str, Any]:
 
 SCRATCH_DB = "adpulse_bench_scratch"
 HITS_PER_MESSAGE = 500
+# Real, varied browsers (and a few bots, as real traffic has) for the backlog: the hit path classifies
+# every hit (issue 11), and a cache or a pattern engine must not be flattered by one repeated agent.
+BENCH_AGENTS = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0",
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Safari/605.1.15",
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1",
+    "Mozilla/5.0 (iPad; CPU OS 17_6 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.6 Mobile/15E148 Safari/604.1",
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.6778.81 Mobile Safari/537.36",
+    "Mozilla/5.0 (Linux; Android 14; SM-S918B) AppleWebKit/537.36 (KHTML, like Gecko) SamsungBrowser/26.0 Chrome/122.0.0.0 Mobile Safari/537.36",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 Edg/131.0.0.0",
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36",
+    "Mozilla/5.0 (Linux; Android 13; M2101K6G) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/129.0.0.0 Mobile Safari/537.36 OPR/85.0.0",
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) CriOS/131.0.6778.73 Mobile/15E148 Safari/604.1",
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 [FBAN/FBIOS;FBAV/485.0]",
+    "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+    "Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)",
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/131.0.0.0 Safari/537.36",
+    "curl/8.5.0",
+)
 
 
 def put_backlog(stack: Stack, hits: int, ad: str) -> int:
@@ -167,7 +187,11 @@ def put_backlog(stack: Stack, hits: int, ad: str) -> int:
             deliveries = []
             while sent < hits:
                 n = min(HITS_PER_MESSAGE, hits - sent)
-                value = codec.join(codec.encode(raw_hit(query, "bench", "127.0.0.1", "", now_ms)[0]) for _ in range(n))
+                value = codec.join(
+                    codec.encode(raw_hit(query, BENCH_AGENTS[(sent + i) % len(BENCH_AGENTS)],
+                                         f"198.51.{(sent + i) // 256 % 256}.0", "", now_ms)[0])
+                    for i in range(n)
+                )  # fmt: skip
                 partition = partitions[(sent // HITS_PER_MESSAGE) % len(partitions)]
                 deliveries.append(await producer.send("adpulse.events", value, partition=partition,
                                                       headers=codec.HEADERS))  # fmt: skip

@@ -133,8 +133,17 @@ def migrate(
         for sql in rewrite(statement):
             client.command(sql)
     done |= {m.version for m in applied}
+    rerun = 0  # the newest version whose every_run ran below
     for migration in discover():
         if migration.version in done and migration.every_run is not None and migration not in applied:
+            for statement in migration.every_run(db, options):
+                for sql in rewrite(statement):
+                    client.command(sql)
+            rerun = migration.version
+    # A just-applied migration ran its every_run among its statements; when an older one's ran again after
+    # it (0003's KPI views over 0006's, which add the bot measures), the newer one's goes last again.
+    for migration in applied:
+        if migration.every_run is not None and migration.version > rerun > 0:
             for statement in migration.every_run(db, options):
                 for sql in rewrite(statement):
                     client.command(sql)

@@ -14,3 +14,7 @@ class SchemaOptions:
     # Reporting currency and how old a rate may be (issue 9): baked into the KPI views on every migrate.
     reporting_currency: str = "USD"
     fx_max_age_days: int = 7
+    # Operator block lists (issue 11, ADPULSE_BLOCK_IPS / ADPULSE_BLOCK_USER_AGENTS): baked into the
+    # pixel-hit parse on every migrate (set the aggregator's and migrate's alike).
+    block_ips: tuple[str, ...] = ()
+    block_user_agents: tuple[str, ...] = ()

@@ -37,12 +37,18 @@ AD_DIMENSIONS: tuple[str, ...] = ("ad_id", "adset_id", "campaign_id", "source", 
 BUCKET_MINUTES = 15
 
 MONEY = ("cost", "revenue", "revenue_total", "cpc", "cpm", "cpa", "epc")
-COUNTS = ("impressions", "clicks", "conversions", "conversions_total", "unique_clicks", "unconverted")
+COUNTS = (
+    "impressions", "clicks", "conversions", "conversions_total", "unique_clicks", "unconverted",
+    "bot_impressions", "bot_clicks", "bot_conversions",
+)  # fmt: skip
 RATIOS = ("ctr", "cr", "roas", "roi")
 MEASURES: tuple[str, ...] = (
     "impressions", "clicks", "conversions", "conversions_total", "cost", "revenue", "revenue_total",
     "ctr", "cpc", "cpm", "cr", "cpa", "epc", "roas", "roi", "unique_clicks", "unconverted",
+    "bot_impressions", "bot_clicks", "bot_conversions",
 )  # fmt: skip
+# The measures of the views built before bots were tagged (migration 0003's ``every_run``).
+LEGACY_MEASURES: tuple[str, ...] = MEASURES[:-3]
 
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 
@@ -88,7 +94,16 @@ def amounts_table(used: Collection[str]) -> str:
     return "kpi_amounts_ads" if set(used) <= set(AD_DIMENSIONS) | set(TIME_DIMENSIONS) else "kpi_amounts"
 
 
-def money_rows(db: str, groups: Sequence[Group], where: str, money: Money, used: Collection[str]) -> str:
+def money_rows(
+    db: str,
+    groups: Sequence[Group],
+    where: str,
+    money: Money,
+    used: Collection[str],
+    *,
+    bots: bool = False,
+    include_bots: bool = False,
+) -> str:
     """Counters and converted money per group: x_impressions, ..., x_cost, x_revenue, x_revenue_pending,
     x_unconverted, x_unique_clicks (0 here).
 
@@ -98,11 +113,22 @@ def money_rows(db: str, groups: Sequence[Group], where: str, money: Money, used:
     """
     factor = money.factor()
     table = amounts_table(used)
+    # With bots (migration 0006): their counters apart, or added back in (``include_bots``).
+    plus = include_bots and bots
+    impressions = "impressions + bot_impressions" if plus else "impressions"
+    clicks = "clicks + bot_clicks" if plus else "clicks"
+    cost = "(cost + bot_cost)" if plus else "cost"
+    bot_sums = (
+        "sum(bot_impressions) AS x_bot_impressions, sum(bot_clicks) AS x_bot_clicks, "
+        "sum(bot_conversions) AS x_bot_conversions,"
+        if bots
+        else ""
+    )
     return f"""
     SELECT {_cols(groups, aliased=True)}
-        sum(impressions) AS x_impressions, sum(clicks) AS x_clicks, sum(conversions) AS x_conversions,
-        sum(conversions_pending) AS x_conversions_pending,
-        toDecimal128(sum(ifNull(cost * fx, 0)), 6) AS x_cost,
+        sum({impressions}) AS x_impressions, sum({clicks}) AS x_clicks, sum(conversions) AS x_conversions,
+        sum(conversions_pending) AS x_conversions_pending, {bot_sums}
+        toDecimal128(sum(ifNull({cost} * fx, 0)), 6) AS x_cost,
         toDecimal128(sum(ifNull(revenue * fx, 0)), 6) AS x_revenue,
         toDecimal128(sum(ifNull(revenue_pending * fx, 0)), 6) AS x_revenue_pending,
         sum(if(fx IS NULL, cost_events + revenue_events, 0)) AS x_unconverted, toInt64(0) AS x_unique_clicks
@@ -115,13 +141,13 @@ def money_rows(db: str, groups: Sequence[Group], where: str, money: Money, used:
     {_group_by(groups)}"""
 
 
-def unique_rows(db: str, groups: Sequence[Group], where: str) -> str:
+def unique_rows(db: str, groups: Sequence[Group], where: str, *, bots: bool = False) -> str:
     """Distinct clicking visitors per ad and UTC day, per group (same columns as :func:`money_rows`):
     ``kpi_visitors`` holds one row per (UTC day, ad, visitor), with the dimensions and the 15-minute bucket
     of that visitor's first click of the day on the ad."""
     return f"""
     SELECT {_cols(groups, aliased=True)}
-        toInt64(0), toInt64(0), toInt64(0), toInt64(0),
+        toInt64(0), toInt64(0), toInt64(0), toInt64(0), {"toInt64(0), toInt64(0), toInt64(0)," if bots else ""}
         toDecimal128(0, 6), toDecimal128(0, 6), toDecimal128(0, 6), toInt64(0), toInt64(count()) AS x_unique_clicks
     FROM {db}.kpi_visitors FINAL
     WHERE {where}
@@ -139,25 +165,48 @@ _RATIOS = """
     if(cost = 0, NULL, (revenue - cost) / cost) AS roi"""
 
 
-def report(db: str, groups: Sequence[Group], money: Money, where: str = "1", filters: Collection[str] = ()) -> str:
+def report(
+    db: str,
+    groups: Sequence[Group],
+    money: Money,
+    where: str = "1",
+    filters: Collection[str] = (),
+    *,
+    bots: bool = False,
+    include_bots: bool = False,
+) -> str:
     """The KPI report: one row per group (one row in all when ``groups`` is empty), columns the group
-    names then :data:`MEASURES`. ``where`` filters ``kpi_amounts`` and ``kpi_rollup`` rows (``bucket`` and
-    the dimension columns); ``filters`` names the dimensions it filters by."""
+    names then :data:`MEASURES` (:data:`LEGACY_MEASURES` without ``bots``, the rollups before migration
+    0006). ``where`` filters ``kpi_amounts`` and ``kpi_rollup`` rows (``bucket`` and the dimension columns);
+    ``filters`` names the dimensions it filters by. ``include_bots`` counts bot impressions, clicks and cost
+    in the main measures too (unique clicks stay human)."""
     used = [name for name, _ in groups] + list(filters)
+    bot_out = (
+        ", s_bot_impressions AS bot_impressions, s_bot_clicks AS bot_clicks, s_bot_conversions AS bot_conversions"
+        if bots
+        else ""
+    )
+    bot_sums = (
+        "sum(x_bot_impressions) AS s_bot_impressions, sum(x_bot_clicks) AS s_bot_clicks, "
+        "sum(x_bot_conversions) AS s_bot_conversions,"
+        if bots
+        else ""
+    )
+    rows = money_rows(db, groups, where, money, used, bots=bots, include_bots=include_bots)
     return f"""
 SELECT {_cols(groups, aliased=False)}
     s_impressions AS impressions, s_clicks AS clicks,
     s_conversions AS conversions, s_conversions + s_conversions_pending AS conversions_total,
     s_cost AS cost, s_revenue AS revenue, s_revenue + s_revenue_pending AS revenue_total,{_RATIOS},
-    s_unique_clicks AS unique_clicks, s_unconverted AS unconverted
+    s_unique_clicks AS unique_clicks, s_unconverted AS unconverted{bot_out}
 FROM (
     SELECT {_cols(groups, aliased=False)}
         sum(x_impressions) AS s_impressions, sum(x_clicks) AS s_clicks, sum(x_conversions) AS s_conversions,
-        sum(x_conversions_pending) AS s_conversions_pending, sum(x_cost) AS s_cost, sum(x_revenue) AS s_revenue,
-        sum(x_revenue_pending) AS s_revenue_pending, sum(x_unconverted) AS s_unconverted,
+        sum(x_conversions_pending) AS s_conversions_pending, {bot_sums} sum(x_cost) AS s_cost,
+        sum(x_revenue) AS s_revenue, sum(x_revenue_pending) AS s_revenue_pending, sum(x_unconverted) AS s_unconverted,
         sum(x_unique_clicks) AS s_unique_clicks
-    FROM ({money_rows(db, groups, where, money, used)}
-    UNION ALL{unique_rows(db, groups, where)}
+    FROM ({rows}
+    UNION ALL{unique_rows(db, groups, where, bots=bots)}
     )
     {_group_by(groups)}
 )"""

@@ -97,3 +97,19 @@ async def test_hit_messages_are_inserted_as_they_are_and_a_retry_is_dropped(stor
     assert client.query(sql, parameters={"ad": ad}).result_rows == [(5, Decimal("2.5"))]
     sql = f"SELECT field FROM {DB}.hit_rejects WHERE position(query, {{ad:String}}) > 0"
     assert client.query(sql, parameters={"ad": ad}).result_rows == [("cost",)]
+
+
+async def test_velocity_counts_stored_clicks_of_the_batchs_visitors(store):
+    from aggregator.velocity import MINUTE_MS
+    from ingest import hits
+
+    minute = T0 - T0 % MINUTE_MS
+    ua = "Mozilla/5.0 (X11; Linux x86_64) Chrome/131.0 Safari/537.36"
+
+    def click(n, campaign="vel-1"):
+        ctx = hits.HitContext(minute + n, user_agent=ua, client_ip="198.51.100.0")
+        return ev(hits.click({"campaign_id": campaign, "ad_id": "vel"}, ctx, f"vel-{campaign}-{n}", "u"))
+
+    await write(store, [click(n) for n in range(3)] + [click(0, "vel-2")], "vel-1")
+    known = await store.lookup(needed([click(10), click(11, "vel-3")]))
+    assert known.click_counts == {("vel-1", f"198.51.100.0|{ua}", minute): 3}

@@ -130,3 +130,59 @@ def test_0003_upgrades_a_database_holding_data_at_0002_in_place(client):
     # Re-running changes nothing (the back-fill is not repeated).
     assert migrate(client, "upg3", upto=3) == []
     assert client.query("SELECT sum(clicks) FROM upg3.ad_kpis").result_rows == [(1,)]
+
+
+def test_0006_upgrades_a_database_holding_data_at_0005_in_place_and_reclassify_tags_the_old_traffic(client):
+    """Hits and a click stored at 0005 (nothing classified then): after 0006 every KPI is what it was, new
+    hits are classified by the parse view, and ``reclassify`` tags the old traffic, moving it exactly."""
+    import time
+    import uuid
+    from datetime import UTC, datetime
+
+    from ingest import bots
+    from ingest.rawhit import raw_hit
+    from schemas import hits as codec
+    from schemas import reclassify
+
+    googlebot = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
+    chrome = (
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36"
+    )
+    now_ms = int(time.time() * 1000)
+
+    def hits(ad, *agents):
+        lines = [
+            codec.encode(raw_hit(f"ad_id={ad}&cost=0.5".encode(), ua, "198.51.100.0", "", now_ms)[0]) for ua in agents
+        ]
+        client.raw_insert(
+            "upg6.hits_in", insert_block=codec.join(lines), fmt="JSONEachRow", settings={"async_insert": 0}
+        )
+
+    assert [m.version for m in migrate(client, "upg6", upto=5)] == [1, 2, 3, 4, 5]
+    hits("A", googlebot, chrome)
+    now = datetime.fromtimestamp(now_ms / 1000, tz=UTC)
+    client.insert(
+        "upg6.events",
+        [[str(uuid.uuid4()), "click", now, now, "A", "clk-6", googlebot, "198.51.100.0", 1]],
+        column_names=["event_id", "event_type", "received_at", "occurred_at", "ad_id", "click_id", "user_agent",
+                      "client_ip", "clicks"],
+    )  # fmt: skip
+    kpis = "SELECT ad_id, impressions, clicks, cost FROM upg6.ad_kpis ORDER BY ad_id"
+    before = client.query(kpis).result_rows
+    assert before == [("A", 2, 1, Decimal(1))]
+
+    assert [m.version for m in migrate(client, "upg6", upto=6)] == [6]
+    assert client.query(kpis).result_rows == before  # nothing classified retroactively by the upgrade
+    assert client.query("SELECT bot_impressions, bot_clicks FROM upg6.ad_kpis").result_rows == [(0, 0)]
+    hits("B", googlebot, chrome)  # new hits: classified by the re-created parse view
+    assert client.query("SELECT impressions, bot_impressions FROM upg6.ad_kpis WHERE ad_id = 'B'").result_rows == [
+        (1, 1)
+    ]
+    assert migrate(client, "upg6", upto=6) == []
+
+    day = now.date()
+    moved = reclassify.run(client, "upg6", bots.OperatorLists(), day, day)
+    assert moved == {"ua_crawler": 2}  # A's Googlebot hit and click
+    after = client.query("SELECT ad_id, impressions, clicks, cost, bot_impressions, bot_clicks FROM upg6.ad_kpis "
+                         "ORDER BY ad_id").result_rows  # fmt: skip
+    assert after == [("A", 1, 0, Decimal("0.5"), 1, 1), ("B", 1, 0, Decimal("0.5"), 1, 0)]
