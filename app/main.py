@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -51,10 +52,16 @@ async def running(svc: Services, target: ClickHouseTarget) -> AsyncIterator[None
     try:
         yield
     finally:
-        stop_fx.set()
-        await fx_task
-        await svc.publisher.stop(settings.shutdown_timeout_s)  # drain what was accepted, within the grace period
-        await clickhouse.stop()
+        try:
+            # First drain what was accepted, within the grace period: nothing else may spend that budget
+            # (an FX refresh waiting on a slow ClickHouse would, and the worker is killed after it).
+            await svc.publisher.stop(settings.shutdown_timeout_s)
+        finally:
+            stop_fx.set()
+            fx_task.cancel()  # a refresh in its thread is not waited for: it is only a metric
+            with contextlib.suppress(asyncio.CancelledError):
+                await fx_task
+            await clickhouse.stop()
 
 
 def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
