@@ -117,7 +117,10 @@ class ClickHouseStore:
             **self._consistency.insert,
             "async_insert": 0,
         }
-        body = hits_codec.stream(messages)  # streamed: no joined copy of the batch in memory
+        # One bytes body, not a generator: the HTTP client resends a request whose pooled connection turned
+        # out dead (a ClickHouse restart), and a consumed generator is resent empty -- an INSERT of nothing
+        # that succeeds, after which the batch's offsets were committed and its hits lost (found by chaos).
+        body = b"".join(hits_codec.stream(messages))
         self._client.raw_insert(f"{self._db}.{table}", insert_block=body, fmt="JSONEachRow", settings=settings)
 
     async def insert_hits(self, messages: Sequence[bytes], token: str, *, honour_dnt: bool = True) -> None:

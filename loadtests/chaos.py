@@ -34,7 +34,7 @@ import httpx
 import orjson
 from aiokafka import AIOKafkaProducer
 
-from loadtests.stack import REPO, Stack
+from loadtests.stack import REPO, Stack, free_port
 from schemas.hits import HEADERS
 
 
@@ -166,6 +166,7 @@ class Chaos:
             **self.stack.env,
             "ADPULSE_KAFKA_BOOTSTRAP": f"127.0.0.1:{self.stack.env['KAFKA_PORT']}",
             "ADPULSE_CLICKHOUSE_URL": self.stack.clickhouse_url,
+            "ADPULSE_AGGREGATOR_METRICS_PORT": str(free_port()),  # the first one holds the stack's port
         }  # what deploy/stack.sh gives the first one
         self.extra = subprocess.Popen([sys.executable, "-m", "adpulse.cli", "aggregate"], env=env,
                                       stdout=out, stderr=out, cwd=REPO)  # fmt: skip
@@ -279,6 +280,11 @@ def run(short: bool) -> dict[str, Any]:
         stack.down()
 
 
+# Pixel hits answered 200 but held in the memory of the API worker this run SIGKILLs (a few ms of batching,
+# about 1 hit at these rates) are the one loss allowed; a lost aggregator batch is ~100 and fails the run.
+PIXEL_KILL_RESIDUAL = 20
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="chaos", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -290,7 +296,8 @@ def main(argv: list[str] | None = None) -> int:
     kpi = report["ad_kpis"]
     exact = (report["lost"] == 0 and report["double_counted"] == 0 and kpi["clicks"] == kpi["expected_clicks"]
              and kpi["conversions"] == kpi["expected_conversions"]
-             and report["pixel"]["double_counted"] == 0 and report["pixel"]["stored"] > 0)  # fmt: skip
+             and report["pixel"]["double_counted"] == 0 and report["pixel"]["stored"] > 0
+             and report["pixel"]["lost_after_200"] <= PIXEL_KILL_RESIDUAL)  # fmt: skip
     print("RESULT:", "exact" if exact else "NOT EXACT")
     return 0 if exact else 1
 
