@@ -8,6 +8,7 @@ STAMP := $(VENV)/.installed
 .PHONY: install kafka-install system-deps run up stop lint test test-fast bench bench-smoke bench-frontdoor chaos chaos-short clean deploy-tools
 
 install: $(STAMP)
+	@deploy/geo/geo.sh install
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

@@ -93,6 +93,7 @@ def _migrate(settings: Settings, args: argparse.Namespace) -> int:
         fx_max_age_days=settings.fx_max_age_days,
         block_ips=tuple(settings.block_ips),
         block_user_agents=tuple(settings.block_user_agents),
+        datacenter_asns=tuple(settings.datacenter_asns),
     )
     if not args.cluster:
         if args.dry_run:

@@ -6,6 +6,8 @@ nothing reads the environment after start-up.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
@@ -17,6 +19,8 @@ from adpulse.passwords import HashFormatError, parse_hash
 from deliver.config import GA4Target, MetaTarget, SourcePostback, TikTokTarget
 from ingest.bots import OperatorLists, network
 from ingest.networks import DEFAULT_NETWORK, NetworkConfig
+
+_DEFAULT_GEO_DIR = str(Path(os.environ.get("ADPULSE_CACHE_DIR", "~/.cache/adpulse")) / "geo" / "current")
 
 
 class SettingsError(RuntimeError):
@@ -185,6 +189,22 @@ class Settings(BaseSettings):
     block_user_agents: Annotated[list[str], NoDecode] = Field(default_factory=list, max_length=255)
     # Clicks per minute from one visitor on one campaign before the next ones are tagged "velocity".
     click_velocity_limit: int = Field(default=60, ge=1, le=1_000_000)
+    # More datacenter ASNs than the shipped list (ingest.bots.DATACENTER_ASNS), comma-separated numbers.
+    datacenter_asns: Annotated[list[int], NoDecode] = Field(default_factory=list, max_length=10_000)
+    # Enrichment's IP data (country, ASN): the tables deploy/geo/geo.sh compiles at install; "" = none
+    # (country and ASN stay empty and the datacenter rule never fires). The API fails to start when set
+    # and missing.
+    geo_dir: str = _DEFAULT_GEO_DIR
+
+    @field_validator("datacenter_asns", mode="before")
+    @classmethod
+    def _parse_asns(cls, value: object) -> object:
+        if isinstance(value, str):
+            parts = [part.strip().upper().removeprefix("AS") for part in value.split(",") if part.strip()]
+            if not all(part.isdigit() and 0 < int(part) < 2**32 for part in parts):
+                raise ValueError("expected comma-separated AS numbers (e.g. 16509,AS14618)")
+            return [int(part) for part in parts]
+        return value
 
     @field_validator("block_ips", "block_user_agents", mode="before")
     @classmethod
@@ -204,7 +224,11 @@ class Settings(BaseSettings):
         return value
 
     def bot_lists(self) -> OperatorLists:
-        return OperatorLists(ips=tuple(self.block_ips), user_agents=tuple(self.block_user_agents))
+        return OperatorLists(ips=tuple(self.block_ips), user_agents=tuple(self.block_user_agents),
+                             asns=tuple(self.datacenter_asns))  # fmt: skip
+
+    def geo_path(self) -> Path | None:
+        return Path(self.geo_dir).expanduser() if self.geo_dir else None
 
     @field_validator("redirect_allowlist", mode="before")
     @classmethod

@@ -20,8 +20,8 @@ _FINAL = (ConversionStatus.REJECTED, ConversionStatus.REVERSED, ConversionStatus
 
 @dataclass(frozen=True)
 class AdDimensions:
-    """What a conversion inherits from the click that earned it: the ad dimensions, the sub-ids and the
-    traffic source's own click id (``external_id``)."""
+    """What a conversion inherits from the click that earned it: the ad dimensions, the sub-ids, the
+    traffic source's own click id (``external_id``) and the visitor's traits (``ingest.enrich``)."""
 
     ad_id: str
     campaign_id: str
@@ -34,12 +34,17 @@ class AdDimensions:
     sub4: str = ""
     sub5: str = ""
     external_id: str = ""
+    device: str = ""
+    os: str = ""
+    browser: str = ""
+    country: str = ""
 
     @classmethod
     def of(cls, event: Event) -> AdDimensions:
         return cls(
             event.ad_id, event.campaign_id, event.source, event.medium, event.adset_id,
             event.sub1, event.sub2, event.sub3, event.sub4, event.sub5, event.external_id,
+            event.device, event.os, event.browser, event.country,
         )  # fmt: skip
 
 

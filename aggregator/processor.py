@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
+from ingest.enrich import Traits
 from ingest.errors import FieldError
 from ingest.hits import HitContext, browser_event
 from ingest.query import parse_params
@@ -58,7 +59,8 @@ def _from_hit(hit: RawHit, honour_dnt: bool) -> Event:
         params = parse_params(hit.query.encode("latin-1"))
         if honour_dnt and params.get("dnt") == "1":
             raise DroppedHit("dnt=1")
-        ctx = HitContext(hit.received_at_ms, hit.user_agent, hit.client_ip, hit.referrer, hit.visitor_id)
+        traits = Traits(hit.device, hit.os, hit.browser, hit.country, hit.asn)
+        ctx = HitContext(hit.received_at_ms, hit.user_agent, hit.client_ip, hit.referrer, hit.visitor_id, traits)
         event = browser_event(EventType.IMPRESSION, params, ctx, minted_id=hit.event_id)
     except FieldError as exc:
         raise RejectedHit(hit, exc) from None

@@ -1,4 +1,4 @@
-"""Rows of the ``events`` table (migrations 0001-0006), built by column name.
+"""Rows of the ``events`` table (migrations 0001-0007), built by column name.
 
 A row is a dict from column name to value; ``COLUMNS`` is the insert's column list and every row has
 exactly those keys (``_DEFAULTS`` gives each its neutral value, a builder sets what it knows). Adding
@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from aggregator.attribution import NOTHING, AdDimensions, Contribution, ConversionState
-from schemas.events import PLATFORM_CLICK_IDS, SUB_IDS, Event, EventType
+from schemas.events import PLATFORM_CLICK_IDS, SUB_IDS, TRAITS, Event, EventType
 
 Row = dict[str, Any]
 
@@ -23,20 +23,21 @@ _TEXT = (
     "utm_campaign", "utm_term", "utm_content", "utm_id", *PLATFORM_CLICK_IDS,
     "click_id", "network", "txid", "conversion_key", "status", "cost_currency", "currency",
     "url", "page_url", "referrer", "user_agent", "client_ip",
-    *SUB_IDS, "external_id", "visitor_id",
+    *SUB_IDS, "external_id", "visitor_id", *TRAITS,
 )  # fmt: skip
 _COUNTS = ("impressions", "clicks", "conversions", "conversions_pending", "state_version")
 _MONEY = ("cost", "payout", "revenue", "revenue_pending")
 
 _DEFAULTS: Row = {
     "event_id": "", "event_type": "", "received_at": _EPOCH, "occurred_at": _EPOCH, "consent": None,
-    "fx_date": _EPOCH.date(), "bot_reason": "", "bot_click": 0,
+    "fx_date": _EPOCH.date(), "bot_reason": "", "bot_click": 0, "asn": 0,
     **dict.fromkeys(_TEXT, ""), **dict.fromkeys(_COUNTS, 0), **dict.fromkeys(_MONEY, _ZERO),
 }  # fmt: skip
 COLUMNS: tuple[str, ...] = tuple(_DEFAULTS)
 _URL_FIELDS = ("url", "page_url", "referrer", "user_agent", "client_ip", "consent")
-# What a conversion inherits from its click besides the ad (migration 0002): sub-ids and the source's id.
-_INHERITED = (*SUB_IDS, "external_id")
+# What a conversion inherits from its click besides the ad: sub-ids and the source's id (migration 0002),
+# the visitor's device, OS, browser and country (0007).
+_INHERITED = (*SUB_IDS, "external_id", *TRAITS)
 
 
 def _time(ms: int) -> datetime:
@@ -73,6 +74,7 @@ def event_row(event: Event, bot_reason: str = "") -> Row:
         "clicks": 1 if event.event_type is EventType.CLICK else 0,
         **{name: getattr(event, name) for name in _INHERITED},
         "visitor_id": event.visitor_id,
+        "asn": event.asn,
         "fx_date": fx_day(event),
         "bot_reason": bot_reason,
     }  # fmt: skip

@@ -185,7 +185,8 @@ def build(
     fresh_clicks = [e for e in _new(events, known.seen_ids) if e.event_type is EventType.CLICK]
     too_fast = velocity.over_limit(fresh_clicks, known.click_counts, velocity_limit)
     reasons = {
-        e.event_id: bots.classify(e.user_agent, e.client_ip, lists) or (bots.VELOCITY if e.event_id in too_fast else "")
+        e.event_id: bots.classify(e.user_agent, e.client_ip, lists, e.asn)
+        or (bots.VELOCITY if e.event_id in too_fast else "")
         for e in events
         if e.event_type is not EventType.CONVERSION
     }

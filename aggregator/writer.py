@@ -7,6 +7,7 @@ identifier from config) is formatted in.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
@@ -19,8 +20,9 @@ from aggregator.transform import Known, Needed
 from schemas import hits as hits_codec
 from schemas.events import ConversionStatus
 
-# What a conversion inherits from its click, in AdDimensions' field order.
-_DIMS = "ad_id, campaign_id, source, medium, adset_id, sub1, sub2, sub3, sub4, sub5, external_id"
+# What a conversion inherits from its click, in AdDimensions' field order (the clicks and conversions tables
+# have them all since migration 0007).
+_DIMS = ", ".join(f.name for f in dataclasses.fields(AdDimensions))
 _N_DIMS = len(_DIMS.split(", "))
 _STATE_FIELDS = (
     f"txid, click_id, status, payout, currency, fx_date, {_DIMS}, toUnixTimestamp64Milli(received_at), bot_click"

@@ -35,7 +35,9 @@ async def click_redirect(request: Request) -> Response:
         query = inbound.query(request)
         url = svc.redirects.check(query.get("url", "").strip())
         click_id = new_click_id()
-        ctx = inbound.context(request, svc.clock.now_ms(), trust_forwarded=svc.settings.trust_forwarded)
+        ctx = inbound.context(
+            request, svc.clock.now_ms(), trust_forwarded=svc.settings.trust_forwarded, enricher=svc.enricher
+        )
         event = click(query, ctx, click_id, url)
     except FieldError as exc:
         return rejected("/c", exc, status=400)

@@ -17,7 +17,7 @@ from app.responses import GIF, NO_CACHE
 from app.rsgi import HTTPProtocol, Scope
 from app.services import Services
 from ingest.metrics import REQUESTS_REJECTED
-from ingest.rawhit import raw_hit
+from ingest.rawhit import fast_truncate_ip, raw_hit
 from ingest.visitor import from_cookie_header
 
 GIF_HEADERS = [("content-type", "image/gif"), *((name.lower(), value) for name, value in NO_CACHE.items())]
@@ -30,7 +30,8 @@ def publish_hit(svc: Services, query: bytes, user_agent: str, referrer: str, ip:
         REQUESTS_REJECTED.labels("/i", "url").inc()
         return
     visitor = from_cookie_header(cookie) if cookie else ""
-    hit, key = raw_hit(query, user_agent, ip, referrer, svc.clock.now_ms(), visitor)
+    enrichment = svc.enricher.hit_fields(user_agent, fast_truncate_ip(ip))
+    hit, key = raw_hit(query, user_agent, ip, referrer, svc.clock.now_ms(), visitor, enrichment)
     svc.publisher.publish_hit(hit, key)
 
 

@@ -9,6 +9,8 @@ from starlette.requests import Request
 
 from app.client_ip import client_ip
 from ingest import normalize as norm
+from ingest.enrich import NONE as NO_TRAITS
+from ingest.enrich import Enricher
 from ingest.errors import FieldError
 from ingest.hits import HitContext
 from ingest.presets import flatten
@@ -21,13 +23,17 @@ def query(request: Request) -> dict[str, str]:
     return parse_params(raw)
 
 
-def context(request: Request, now_ms: int, *, trust_forwarded: bool) -> HitContext:
+def context(request: Request, now_ms: int, *, trust_forwarded: bool, enricher: Enricher | None = None) -> HitContext:
+    """The browser context of a request, enriched (``ingest.enrich``) when an ``enricher`` is given."""
     headers = request.headers
     ip = client_ip(headers.get("x-forwarded-for"), request_peer(request), trust_forwarded=trust_forwarded)
+    user_agent = headers.get("user-agent", "")[:512]
+    truncated = norm.truncate_ip(ip)
     return HitContext(
         now_ms=now_ms,
-        user_agent=headers.get("user-agent", "")[:512],
-        client_ip=norm.truncate_ip(ip),
+        user_agent=user_agent,
+        traits=enricher.traits(user_agent, truncated) if enricher is not None else NO_TRAITS,
+        client_ip=truncated,
         referrer=headers.get("referer", "")[:2048],
         visitor_cookie=from_cookie_header(headers.get("cookie", "")),
     )

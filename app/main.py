@@ -25,6 +25,7 @@ from app.limits import LimitsMiddleware
 from app.redirects import RedirectPolicy
 from app.request_id import RequestIdMiddleware
 from app.services import Services
+from ingest.enrich import Enricher
 from ingest.publisher import Publisher
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         redirects=RedirectPolicy(settings.redirect_allowlist, settings.click_id_params),
         duplicates=DuplicateCheck(target.database),
         database=target.database,
+        enricher=Enricher(settings.geo_path()),
     )
 
     app = FastAPI(

@@ -47,7 +47,9 @@ def _reject(svc: Services, endpoint: str, now_ms: int, error: FieldError, raw_qu
 
 
 def _track(svc: Services, request: Request, endpoint: str, kind: EventType | None, params: dict[str, str]) -> None:
-    ctx = inbound.context(request, svc.clock.now_ms(), trust_forwarded=svc.settings.trust_forwarded)
+    ctx = inbound.context(
+        request, svc.clock.now_ms(), trust_forwarded=svc.settings.trust_forwarded, enricher=svc.enricher
+    )
     try:
         if kind is None:
             name = params.get("type", "page_view")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.requests import Request
@@ -11,6 +11,7 @@ from adpulse.clock import Clock
 from adpulse.settings import Settings
 from app.duplicates import DuplicateCheck
 from app.redirects import RedirectPolicy
+from ingest.enrich import Enricher
 from ingest.publisher import Publisher
 
 
@@ -22,6 +23,7 @@ class Services:
     redirects: RedirectPolicy
     duplicates: DuplicateCheck
     database: str
+    enricher: Enricher = field(default_factory=lambda: Enricher(None))
     clickhouse: Any | None = None  # clickhouse-connect client, set by app.clickhouse_link once ClickHouse answers
 
 

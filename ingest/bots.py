@@ -9,6 +9,8 @@ A browser event's ``bot_reason`` is the first rule that matches, in :data:`REASO
 - ``ua_headless``: automation frameworks (:data:`HEADLESS`, case-sensitive substrings);
 - ``ua_crawler``: the crawler-user-agents list (MIT, package ``crawler-user-agents``): its regular
   expressions, case-sensitive;
+- ``datacenter``: the address's ASN (``ingest.enrich``, from DB-IP's ASN Lite data) is a public cloud or
+  hosting provider's (:data:`DATACENTER_ASNS`, shipped here, plus the operator's ``ADPULSE_DATACENTER_ASNS``);
 - ``velocity`` is set by the aggregator on clicks (``aggregator/velocity.py``), never by these rules.
 
 Server-side events (no user agent and no address) and conversions are never classified.
@@ -33,8 +35,37 @@ IP_LIST = "ip_list"
 UA_LIST = "ua_list"
 UA_HEADLESS = "ua_headless"
 UA_CRAWLER = "ua_crawler"
+DATACENTER = "datacenter"
 VELOCITY = "velocity"
-REASONS = (UA_EMPTY, IP_LIST, UA_LIST, UA_HEADLESS, UA_CRAWLER, VELOCITY)
+REASONS = (UA_EMPTY, IP_LIST, UA_LIST, UA_HEADLESS, UA_CRAWLER, DATACENTER, VELOCITY)
+
+# Autonomous systems of public clouds and hosting/VPS providers: a browser hit from one is a server's.
+# Networks that carry real people through proxies (Cloudflare WARP, iCloud Private Relay's CDN egress,
+# mobile carriers) are deliberately absent. Refreshed by hand from the providers' published ASNs.
+DATACENTER_ASNS: frozenset[int] = frozenset({
+    16509, 14618, 8987,  # Amazon Web Services
+    396982, 19527, 15169,  # Google Cloud, Google
+    8075,  # Microsoft Azure
+    31898,  # Oracle Cloud
+    45102, 37963,  # Alibaba Cloud
+    132203, 45090,  # Tencent Cloud
+    14061,  # DigitalOcean
+    63949,  # Akamai Connected Cloud (Linode)
+    20473,  # Vultr (Choopa)
+    16276,  # OVHcloud
+    24940, 213230,  # Hetzner
+    12876,  # Scaleway
+    60781, 28753,  # Leaseweb
+    51167,  # Contabo
+    36352,  # ColoCrossing
+    53667,  # FranTech (BuyVM)
+    9009,  # M247
+    197540,  # netcup
+    8560,  # IONOS
+    21859,  # Zenlayer
+    46606,  # Unified Layer
+    26347,  # DreamHost
+})  # fmt: skip
 
 MAX_UA = 512  # as stored (ingest.hits truncates the header to it)
 
@@ -59,6 +90,8 @@ class OperatorLists:
 
     ips: tuple[str, ...] = ()
     user_agents: tuple[str, ...] = ()
+    # More datacenter ASNs than the shipped list (ADPULSE_DATACENTER_ASNS).
+    asns: tuple[int, ...] = ()
     _networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = field(default=(), compare=False)
 
     def __post_init__(self) -> None:
@@ -77,6 +110,13 @@ class OperatorLists:
         except ValueError:
             return False
         return any(address.version == n.version and address in n for n in self._networks)
+
+    @property
+    def datacenter_asns(self) -> frozenset[int]:
+        return DATACENTER_ASNS | frozenset(self.asns)
+
+    def datacenter(self, asn: int) -> bool:
+        return asn in DATACENTER_ASNS or asn in self.asns
 
     def blocks_ua(self, ua: str) -> bool:
         if not self.user_agents:
@@ -106,8 +146,9 @@ def ua_reason(ua: str) -> str:
     return ""
 
 
-def classify(user_agent: str, client_ip: str, lists: OperatorLists) -> str:
-    """The bot reason of a browser event ('' = human, or a server-side event that is never classified)."""
+def classify(user_agent: str, client_ip: str, lists: OperatorLists, asn: int = 0) -> str:
+    """The bot reason of a browser event ('' = human, or a server-side event that is never classified);
+    ``asn``: the address's autonomous system (``ingest.enrich``), 0 when unknown."""
     ua = user_agent[:MAX_UA]
     if not ua and not client_ip:
         return ""
@@ -117,7 +158,7 @@ def classify(user_agent: str, client_ip: str, lists: OperatorLists) -> str:
         return IP_LIST
     if lists.blocks_ua(ua):
         return UA_LIST
-    return ua_reason(ua)
+    return ua_reason(ua) or (DATACENTER if asn and lists.datacenter(asn) else "")
 
 
 # --- SQL -------------------------------------------------------------------------------------------
@@ -127,9 +168,10 @@ def _array(values: tuple[str, ...]) -> str:
     return "[" + ", ".join(literal(v) for v in values) + "]"
 
 
-def sql(lists: OperatorLists, ua: str = "user_agent", ip: str = "client_ip") -> str:
-    """:func:`classify` over the columns ``ua`` (already at most :data:`MAX_UA` characters) and ``ip``, with
-    the operator's ``lists`` baked in (``adpulse migrate`` re-creates the views that use it)."""
+def sql(lists: OperatorLists, ua: str = "user_agent", ip: str = "client_ip", asn: str | None = None) -> str:
+    """:func:`classify` over the columns ``ua`` (already at most :data:`MAX_UA` characters), ``ip`` and
+    ``asn`` (None: no ASN column, the rules before migration 0007), with the operator's ``lists`` baked in
+    (``adpulse migrate`` re-creates the views that use it)."""
     ips = (
         f"(isIPv4String({ip}) OR isIPv6String({ip})) AND arrayExists(c -> isIPAddressInRange({ip}, c), "
         f"{_array(tuple(str(n) for n in lists.networks))})"
@@ -144,5 +186,10 @@ def sql(lists: OperatorLists, ua: str = "user_agent", ip: str = "client_ip") -> 
         f"{uas}, {literal(UA_LIST)}, "
         f"multiSearchAny({ua}, {_array(HEADLESS)}), {literal(UA_HEADLESS)}, "
         f"multiMatchAny({ua}, {_array(CRAWLERS)}), {literal(UA_CRAWLER)}, "
-        "'')"
+        + (
+            f"has([{', '.join(str(a) for a in sorted(lists.datacenter_asns))}], {asn}), {literal(DATACENTER)}, "
+            if asn is not None
+            else ""
+        )
+        + "'')"
     )

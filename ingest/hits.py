@@ -12,6 +12,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ingest import normalize as norm
+from ingest.enrich import NONE as NO_TRAITS
+from ingest.enrich import Traits
 from ingest.errors import FieldError
 from ingest.ids import derived_id, new_id
 from ingest.query import parse_params
@@ -63,6 +65,7 @@ class HitContext:
     client_ip: str = ""
     referrer: str = ""
     visitor_cookie: str = ""  # the tracking domain's adpulse_vid cookie, when the request carried it
+    traits: Traits = NO_TRAITS  # the API's enrichment of the request (ingest.enrich)
 
 
 def pick(params: Mapping[str, str], name: str) -> tuple[str, str]:
@@ -118,6 +121,7 @@ def _base(
     for name, value in (("user_agent", ctx.user_agent[:512]), ("client_ip", ctx.client_ip), ("visitor_id", visitor)):
         if value:
             event[name] = value
+    event.update(ctx.traits.fields())
     return event
 
 

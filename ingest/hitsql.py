@@ -237,3 +237,12 @@ EVENT_COLUMNS: tuple[tuple[str, str], ...] = (
     ("consent", "consent_value"),
     ("impressions", "1"),
 )
+
+# The API's enrichment of the hit (``ingest.enrich``, migration 0007): copied as the API wrote it.
+TRAIT_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("device", "device"),
+    ("os", "substringUTF8(os, 1, 64)"),
+    ("browser", "substringUTF8(browser, 1, 64)"),
+    ("country", "country"),
+    ("asn", "asn"),
+)

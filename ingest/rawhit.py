@@ -8,6 +8,7 @@ same id; else a UUIDv7), the clock, the client IP truncated (privacy: before Kaf
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 from urllib.parse import unquote_to_bytes
@@ -59,9 +60,16 @@ def hit_event_id(eid: bytes | None) -> str:
 
 
 def raw_hit(
-    query: bytes, user_agent: str, client_ip: str, referrer: str, now_ms: int, visitor_id: str = ""
+    query: bytes,
+    user_agent: str,
+    client_ip: str,
+    referrer: str,
+    now_ms: int,
+    visitor_id: str = "",
+    enrichment: tuple[Mapping[str, Any], ...] = (),
 ) -> tuple[dict[str, Any], str]:
-    """(the message, its Kafka key). ``visitor_id``: the first-party cookie's value, if any."""
+    """(the message, its Kafka key). ``visitor_id``: the first-party cookie's value, if any; ``enrichment``:
+    the request's traits as field mappings (``ingest.enrich.Enricher.hit_fields``), copied into the hit."""
     eid = eid_of(query)
     event_id = hit_event_id(eid)
     hit = {
@@ -77,4 +85,6 @@ def raw_hit(
     }
     if visitor_id:  # issue 9: the first-party visitor cookie (optional field of the raw hit)
         hit["visitor_id"] = visitor_id[:MAX_VISITOR_ID_LEN]
+    for fields in enrichment:
+        hit.update(fields)
     return hit, (eid.decode("latin-1") if eid else event_id)

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import statistics
 import sys
 import tempfile
@@ -44,7 +45,7 @@ from typing import Any
 import httpx
 import orjson
 
-from loadtests import bench_reports
+from loadtests import bench_enrich, bench_reports
 from loadtests.procs import cpu_seconds, memory_mb, pin, tree
 from loadtests.stack import REPO, Nginx, NoopApp, Stack
 from loadtests.tools import LoadResult, hey, locust_fixed_rate, wrk
@@ -73,7 +74,7 @@ def measured(pids: list[int], run: Any) -> tuple[LoadResult, float]:
     return result, cpu_seconds(pids) - before
 
 
-PHASES = ("pixel", "drain", "postback", "latency", "freshness", "soak", "reports")
+PHASES = ("pixel", "drain", "postback", "latency", "freshness", "soak", "reports", "enrich")
 
 
 def pixel_max(stack: Stack, seconds: float, rounds: int, ad: str, ceiling: bool = True) -> dict[str, Any]:
@@ -171,11 +172,16 @@ def put_backlog(stack: Stack, hits: int, ad: str) -> int:
 
     from aiokafka import AIOKafkaProducer
 
+    from adpulse.settings import load_settings
+    from ingest.enrich import Enricher
     from ingest.rawhit import raw_hit
     from schemas import hits as codec
 
     query = PIXEL_QUERY.format(ad=ad).encode()
     now_ms = int(time.time() * 1000)
+    # Enriched as the API enriches (issue 11), from public /24s all over the address space.
+    enricher = Enricher(load_settings().geo_path())
+    networks = bench_enrich.networks(4096, random.Random(11))
 
     async def send() -> int:
         producer = AIOKafkaProducer(bootstrap_servers=f"127.0.0.1:{stack.env['KAFKA_PORT']}", acks="all",
@@ -187,11 +193,11 @@ def put_backlog(stack: Stack, hits: int, ad: str) -> int:
             deliveries = []
             while sent < hits:
                 n = min(HITS_PER_MESSAGE, hits - sent)
-                value = codec.join(
-                    codec.encode(raw_hit(query, BENCH_AGENTS[(sent + i) % len(BENCH_AGENTS)],
-                                         f"198.51.{(sent + i) // 256 % 256}.0", "", now_ms)[0])
-                    for i in range(n)
-                )  # fmt: skip
+                lines = []
+                for i in range(n):
+                    ua, ip = BENCH_AGENTS[(sent + i) % len(BENCH_AGENTS)], networks[(sent + i) // 7 % len(networks)]
+                    lines.append(codec.encode(raw_hit(query, ua, ip, "", now_ms, "", enricher.hit_fields(ua, ip))[0]))
+                value = codec.join(lines)
                 partition = partitions[(sent // HITS_PER_MESSAGE) % len(partitions)]
                 deliveries.append(await producer.send("adpulse.events", value, partition=partition,
                                                       headers=codec.HEADERS))  # fmt: skip
@@ -441,11 +447,15 @@ def main(argv: list[str] | None = None) -> int:
     results = run(args)
     if "reports" in args.phases and not args.drain_only:  # KPI report latency on the embedded engine
         results["reports"] = bench_reports.measure(smoke=args.smoke)
+    if "enrich" in args.phases:  # the enrichment's cost per pixel hit, against the raw hit alone
+        results["enrichment"] = bench_enrich.measure(hits=20_000 if args.smoke else 200_000)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_bytes(orjson.dumps(results, option=orjson.OPT_INDENT_2))
     print(table(results))
     if "reports" in results:
         print(bench_reports.summary(results["reports"]))
+    if "enrichment" in results:
+        print(bench_enrich.summary(results["enrichment"]))
     print(f"\n(JSON: {args.out})")
     return 0
 

@@ -19,6 +19,13 @@ Money = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=6)]
 ShortText = Annotated[str, Field(max_length=256)]
 UrlText = Annotated[str, Field(max_length=2048)]
 CurrencyCode = Annotated[str, Field(pattern=r"^([A-Z]{3})?$")]
+# Enrichment of a browser request (``ingest.enrich``): device class, ua-parser's OS and browser families,
+# ISO 3166-1 alpha-2 country and the address's ASN; empty (0) when unknown or server-side.
+DeviceClass = Literal["", "desktop", "mobile", "tablet", "other"]
+Family = Annotated[str, Field(max_length=64)]
+CountryCode = Annotated[str, Field(pattern=r"^([A-Z]{2})?$")]
+Asn = Annotated[int, Field(ge=0, le=4_294_967_295)]
+TRAITS: tuple[str, ...] = ("device", "os", "browser", "country")
 
 SUB_IDS: tuple[str, ...] = ("sub1", "sub2", "sub3", "sub4", "sub5")
 
@@ -65,6 +72,12 @@ class RawHit(BaseModel):
     referrer: Annotated[str, Field(max_length=2048)] = ""
     # The tracking domain's first-party visitor cookie (adpulse_vid), when the request carried one.
     visitor_id: Annotated[str, Field(max_length=64)] = ""
+    # The API's enrichment of the request (``ingest.enrich``); ClickHouse copies it into the event.
+    device: DeviceClass = ""
+    os: Family = ""
+    browser: Family = ""
+    country: CountryCode = ""
+    asn: Asn = 0
 
 
 class Event(BaseModel):
@@ -127,6 +140,12 @@ class Event(BaseModel):
     user_agent: Annotated[str, Field(max_length=512)] = ""
     client_ip: Annotated[str, Field(max_length=64)] = ""  # truncated (IPv4 /24, IPv6 /48) at ingest
     consent: bool | None = None  # the page's consent switch; None when the page did not say
+    # Enrichment (``ingest.enrich``), set by the API on browser events; conversions inherit the click's.
+    device: DeviceClass = ""
+    os: Family = ""
+    browser: Family = ""
+    country: CountryCode = ""
+    asn: Asn = 0
 
     @property
     def conversion_key(self) -> str:

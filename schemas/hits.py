@@ -35,6 +35,12 @@ STRUCTURE: tuple[tuple[str, str], ...] = (
     ("client_ip", "String"),
     ("referrer", "String"),
     ("visitor_id", "String"),
+    # The API's enrichment (``ingest.enrich``, migration 0007); absent in older lines (defaults).
+    ("device", "String"),
+    ("os", "String"),
+    ("browser", "String"),
+    ("country", "String"),
+    ("asn", "UInt32"),
 )
 
 

@@ -18,3 +18,5 @@ class SchemaOptions:
     # pixel-hit parse on every migrate (set the aggregator's and migrate's alike).
     block_ips: tuple[str, ...] = ()
     block_user_agents: tuple[str, ...] = ()
+    # More datacenter ASNs than the shipped list (ADPULSE_DATACENTER_ASNS; migration 0007's hit views).
+    datacenter_asns: tuple[int, ...] = ()

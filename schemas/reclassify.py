@@ -45,7 +45,7 @@ _DAYS = "utc_day >= {d_from:Date} AND utc_day <= {d_to:Date}"
 
 def statements(db: str, lists: bots.OperatorLists) -> list[str]:
     """The statements, in order (parameters from :func:`bounds`)."""
-    rules = bots.sql(lists, "substringUTF8(user_agent, 1, 512)", "client_ip")
+    rules = bots.sql(lists, "substringUTF8(user_agent, 1, 512)", "client_ip", "asn")
     kept = ", ".join(f"'{t}'" for t in UNCLASSIFIED)
     new_reason = f"if(({rules}) = '' AND bot_reason = '{bots.VELOCITY}', '{bots.VELOCITY}', {rules})"
     return [
@@ -54,15 +54,15 @@ def statements(db: str, lists: bots.OperatorLists) -> list[str]:
         f"ALTER TABLE {db}.kpi_rollup_ads DELETE WHERE {_BUCKETS}",
         f"ALTER TABLE {db}.kpi_visitors DELETE WHERE {_DAYS}",
         # kpi_rollup_ads is fed by its view from these inserts into kpi_rollup.
-        f"INSERT INTO {db}.kpi_rollup {traffic.rollup_cost_side(db, _EVENTS)}",
-        f"INSERT INTO {db}.kpi_rollup {traffic.rollup_revenue_side(db, _EVENTS)}",
-        f"INSERT INTO {db}.kpi_visitors {traffic.visitors(db, _EVENTS)}",
+        f"INSERT INTO {db}.kpi_rollup {traffic.rollup_cost_side(db, _EVENTS, traffic.ALL_DIMS)}",
+        f"INSERT INTO {db}.kpi_rollup {traffic.rollup_revenue_side(db, _EVENTS, traffic.ALL_DIMS)}",
+        f"INSERT INTO {db}.kpi_visitors {traffic.visitors(db, _EVENTS, traffic.ALL_DIMS)}",
     ]
 
 
 def changed(client: Any, db: str, lists: bots.OperatorLists, start: date, end: date) -> dict[str, int]:
     """How many browser events of the range would change reason, per new reason (a dry run)."""
-    rules = bots.sql(lists, "substringUTF8(user_agent, 1, 512)", "client_ip")
+    rules = bots.sql(lists, "substringUTF8(user_agent, 1, 512)", "client_ip", "asn")
     kept = ", ".join(f"'{t}'" for t in UNCLASSIFIED)
     sql = (
         f"SELECT r, count() FROM (SELECT bot_reason, if(({rules}) = '' AND bot_reason = '{bots.VELOCITY}', "

@@ -27,6 +27,11 @@ DIMENSIONS: dict[str, str] = {
     "source": "LowCardinality(String)",
     "medium": "LowCardinality(String)",
     **dict.fromkeys(SUB_IDS, "String"),
+    # The visitor's traits (migration 0007, ``ingest.enrich``).
+    "country": "LowCardinality(String)",
+    "device": "LowCardinality(String)",
+    "os": "LowCardinality(String)",
+    "browser": "LowCardinality(String)",
 }
 TIME_DIMENSIONS: tuple[str, ...] = ("day", "hour")
 # The dimensions of the coarse rollup (``kpi_rollup_ads``, no sub-ids): a report that neither groups nor

@@ -11,6 +11,10 @@ from __future__ import annotations
 
 DIMS: tuple[str, ...] = ("ad_id", "adset_id", "campaign_id", "source", "medium", "sub1", "sub2", "sub3", "sub4", "sub5")
 AD_DIMS = DIMS[:5]
+# The visitor's traits (``ingest.enrich``), dimensions of ``kpi_rollup`` and ``kpi_visitors`` since migration
+# 0007 (after ``sub5``); ``ALL_DIMS`` is the rollup's dimensions today (what ``adpulse reclassify`` rebuilds).
+TRAITS: tuple[str, ...] = ("country", "device", "os", "browser")
+ALL_DIMS: tuple[str, ...] = (*DIMS, *TRAITS)
 BUCKET = "toStartOfFifteenMinutes(received_at)"
 BOT_MEASURES: tuple[str, ...] = ("bot_impressions", "bot_clicks", "bot_cost", "bot_conversions")
 MEASURES: tuple[str, ...] = (
@@ -25,9 +29,9 @@ VISITOR = (
 HUMAN = "e.bot_reason = ''"
 
 
-def rollup_cost_side(db: str, where: str = "1") -> str:
+def rollup_cost_side(db: str, where: str = "1", dims: tuple[str, ...] = DIMS) -> str:
     """Counters and event cost per bucket, dimensions, cost currency and FX day, bots apart."""
-    d = ", ".join(DIMS)
+    d = ", ".join(dims)
     return f"""
 SELECT {BUCKET} AS bucket, {d}, cost_currency AS currency, fx_date,
     sum(if({HUMAN}, toInt64(e.impressions), 0)) AS impressions, sum(if({HUMAN}, toInt64(e.clicks), 0)) AS clicks,
@@ -44,9 +48,9 @@ WHERE {where}
 GROUP BY bucket, {d}, currency, fx_date"""
 
 
-def rollup_revenue_side(db: str, where: str = "1") -> str:
+def rollup_revenue_side(db: str, where: str = "1", dims: tuple[str, ...] = DIMS) -> str:
     """Conversion money (as migration 0003's revenue view; conversions are never bot-tagged)."""
-    d = ", ".join(DIMS)
+    d = ", ".join(dims)
     return f"""
 SELECT {BUCKET} AS bucket, {d}, e.currency AS currency, fx_date,
     toInt64(0) AS impressions, toInt64(0) AS clicks, toInt64(0) AS conversions, toInt64(0) AS conversions_pending,
@@ -72,11 +76,11 @@ WHERE {where}
 GROUP BY bucket, {a}, currency, fx_date"""
 
 
-def visitors(db: str, where: str = "1") -> str:
+def visitors(db: str, where: str = "1", dims: tuple[str, ...] = DIMS) -> str:
     """One row per (UTC day, ad, visitor): the visitor's first human click of that day on that ad."""
     return f"""
 SELECT toDate(received_at) AS utc_day, ad_id, {VISITOR} AS visitor, {BUCKET} AS bucket,
-    {", ".join(d for d in DIMS if d != "ad_id")},
+    {", ".join(d for d in dims if d != "ad_id")},
     toUInt64(4102444800000 - toUnixTimestamp64Milli(received_at)) AS first_click
 FROM {db}.events
 WHERE clicks > 0 AND bot_reason = '' AND {where}"""

@@ -28,11 +28,16 @@ def lists(options: SchemaOptions) -> bots.OperatorLists:
     return bots.OperatorLists(ips=options.block_ips, user_agents=options.block_user_agents)
 
 
-def _hit_statements(db: str, options: SchemaOptions) -> list[str]:
-    parsed = [*raw_hits._PARSED, ("bot_reason", bots.sql(lists(options), "ua", "client_ip"))]
+def hit_statements(
+    db: str, options: SchemaOptions, traits: tuple[tuple[str, str], ...] = (), bot_reason: str = ""
+) -> list[str]:
+    """The pixel-hit views with ``bot_reason``; migration 0007 adds its ``traits`` columns (and the
+    ``datacenter`` rule over ``asn``: its own ``bot_reason`` expression)."""
+    reason = bot_reason or bots.sql(lists(options), "ua", "client_ip")
+    parsed = [*raw_hits._PARSED, *traits, ("bot_reason", reason)]
     select = ", ".join(f"{expr} AS {name}" for name, expr in parsed)
     source = hitsql.select(f"{db}.hits_in", honour_dnt="honour_dnt")
-    names = ", ".join([*(name for name, _ in hitsql.EVENT_COLUMNS), "bot_reason"])
+    names = ", ".join([*(name for name, _ in hitsql.EVENT_COLUMNS), *(name for name, _ in traits), "bot_reason"])
     return [
         f"DROP VIEW IF EXISTS {db}.hits_parse_mv",
         f"DROP VIEW IF EXISTS {db}.hits_events_mv",
@@ -102,7 +107,7 @@ def every_run(db: str, options: SchemaOptions) -> list[str]:
     d = ", ".join(traffic.DIMS)
     sub_ids = [("day", "toDate(bucket)"), *dimension_groups(["campaign_id", "source", *traffic.DIMS[5:]])]
     return [
-        *_hit_statements(db, options),
+        *hit_statements(db, options),
         f"""
 CREATE OR REPLACE VIEW {db}.kpi_facts AS
 SELECT bucket, bucket AS minute, {d}, x_impressions AS impressions, x_clicks AS clicks,

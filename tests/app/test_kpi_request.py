@@ -38,7 +38,7 @@ def test_a_full_request():
         ({"limit": "many"}, "limit"),
         ({"format": "xlsx"}, "format"),
         ({"currency": "EUR"}, "currency"),
-        ({"country": "FR"}, "country"),
+        ({"continent": "EU"}, "continent"),
         ({"sub1": "x" * 257}, "sub1"),
     ],
 )

@@ -44,8 +44,18 @@ def test_hadolint_catches_a_bad_dockerfile(tmp_path):
     assert out.returncode != 0 and "DL3007" in out.stdout  # :latest
 
 
+def test_the_ip_data_stage_installs_the_pinned_packages_and_the_build_compiles_them():
+    geodata, build, _ = stages()
+    assert geodata[0].value[-2:] == ("AS", "geodata")
+    copied = [c.value for c in geodata if c.cmd == "COPY"]
+    assert copied == [("deploy/geo/package.json", "deploy/geo/package-lock.json", "./")]
+    assert any(c.cmd == "RUN" and c.value[0].startswith("npm ci ") for c in geodata)
+    assert [c.value for c in build if c.cmd == "COPY" and c.flags == ("--from=geodata",)]
+    assert any(c.cmd == "RUN" and "-m ingest.geo build" in c.value[0] for c in build)
+
+
 def test_two_stages_and_a_non_root_runtime_with_the_adpulse_entrypoint():
-    build, runtime = stages()
+    _, build, runtime = stages()
     assert build[0].value[-2:] == ("AS", "build") and runtime[0].value[-2:] == ("AS", "runtime")
     by_cmd = {c.cmd: c for c in runtime}
     assert by_cmd["USER"].value == ("10001:10001",)
@@ -58,12 +68,18 @@ def test_two_stages_and_a_non_root_runtime_with_the_adpulse_entrypoint():
 
 
 def test_copied_sources_are_the_packages_and_pass_the_dockerignore():
-    build, _ = stages()
-    sources = {c.value[0].rstrip("/") for c in build if c.cmd == "COPY" and len(c.value) == 2}
-    sources |= {v for c in build if c.cmd == "COPY" and len(c.value) > 2 for v in c.value[:-1]}
+    geodata, build, _ = stages()
+    local = [c for c in geodata + build if c.cmd == "COPY" and not c.flags]
+    sources = {c.value[0].rstrip("/") for c in local if len(c.value) == 2}
+    sources |= {v for c in local if len(c.value) > 2 for v in c.value[:-1]}
     pyproject = tomllib.loads((REPO / "pyproject.toml").read_text())
     packages = {p.rstrip("*") for p in pyproject["tool"]["setuptools"]["packages"]["find"]["include"]}
-    assert sources == packages | {"pyproject.toml", "README.md"}
+    assert sources == packages | {
+        "pyproject.toml",
+        "README.md",
+        "deploy/geo/package.json",
+        "deploy/geo/package-lock.json",
+    }
     ignore = [line for line in (REPO / ".dockerignore").read_text().splitlines() if line and line[0] != "#"]
     for source in sources:
         assert (REPO / source).exists(), source
@@ -76,7 +92,7 @@ def test_copied_sources_are_the_packages_and_pass_the_dockerignore():
 
 
 def test_the_dependency_list_is_pyprojects_without_the_embedded_engine():
-    build, _ = stages()
+    _, build, _ = stages()
     (script,) = [
         m.group(1) for c in build if c.cmd == "RUN" for m in [re.search(r'python -c "(.*?)"\s', c.value[0])] if m
     ]

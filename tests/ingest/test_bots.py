@@ -56,16 +56,23 @@ CASES: list[tuple[str, str, bots.OperatorLists, str]] = [
 def engine() -> Iterator[session.Session]:
     s = session.Session()
     s.query("CREATE DATABASE IF NOT EXISTS bots_eq")
-    s.query("CREATE TABLE bots_eq.cases (n UInt32, user_agent String, client_ip String) ENGINE = Memory")
+    s.query("CREATE TABLE bots_eq.cases (n UInt32, user_agent String, client_ip String, asn UInt32) ENGINE = Memory")
     yield s
     s.close()
 
 
-def _sql_reasons(s: session.Session, rows: list[tuple[str, str]], lists: bots.OperatorLists) -> list[str]:
+def _sql_reasons(
+    s: session.Session, rows: list[tuple[str, str]], lists: bots.OperatorLists, asns: list[int] | None = None
+) -> list[str]:
     s.query("TRUNCATE TABLE bots_eq.cases")
-    cases = ", ".join(f"({i}, {literal(ua[: bots.MAX_UA])}, {literal(ip)})" for i, (ua, ip) in enumerate(rows))
+    numbers = asns or [0] * len(rows)
+    cases = ", ".join(
+        f"({i}, {literal(ua[: bots.MAX_UA])}, {literal(ip)}, {asn})"
+        for i, ((ua, ip), asn) in enumerate(zip(rows, numbers, strict=True))
+    )
     s.query(f"INSERT INTO bots_eq.cases VALUES {cases}")
-    result = s.query(f"SELECT {bots.sql(lists)} FROM bots_eq.cases ORDER BY n", "TabSeparated")
+    rules = bots.sql(lists, asn="asn" if asns is not None else None)
+    result = s.query(f"SELECT {rules} FROM bots_eq.cases ORDER BY n", "TabSeparated")
     text: str = result.bytes().decode()
     return text.splitlines()
 
@@ -87,6 +94,30 @@ def test_every_crawler_example_is_a_crawler_in_both(engine: session.Session) -> 
     # The list's own examples are crawlers (automation tools among them are tagged headless first).
     assert set(python) <= {bots.UA_CRAWLER, bots.UA_HEADLESS, bots.UA_LIST}
     assert python.count(bots.UA_CRAWLER) > 0.9 * len(python)
+
+
+AWS, HETZNER, DEUTSCHE_TELEKOM = 16509, 24940, 3320
+# (user agent, client ip, ASN, lists, expected reason): the datacenter rule (migration 0007's views).
+DATACENTER_CASES: list[tuple[str, str, int, bots.OperatorLists, str]] = [
+    (CHROME_WIN, "52.95.110.0", AWS, LISTS, bots.DATACENTER),
+    (IPHONE, "95.216.0.0", HETZNER, LISTS, bots.DATACENTER),
+    (CHROME_WIN, "80.128.0.0", DEUTSCHE_TELEKOM, LISTS, ""),  # a residential network
+    (CHROME_WIN, "198.51.100.0", 0, LISTS, ""),  # unknown ASN
+    (GOOGLEBOT, "66.249.66.0", 15169, LISTS, bots.UA_CRAWLER),  # the more specific reason first
+    (CHROME_WIN, "203.0.113.0", AWS, LISTS, bots.IP_LIST),
+    ("", "52.95.110.0", AWS, LISTS, bots.UA_EMPTY),
+    ("", "", AWS, LISTS, ""),  # server side: never classified
+    (CHROME_WIN, "80.128.0.0", DEUTSCHE_TELEKOM, bots.OperatorLists(asns=(DEUTSCHE_TELEKOM,)), bots.DATACENTER),
+]
+
+
+def test_datacenter_cases_python_and_sql_agree(engine: session.Session) -> None:
+    for lists in {c[3] for c in DATACENTER_CASES}:
+        chosen = [c for c in DATACENTER_CASES if c[3] == lists]
+        python = [bots.classify(ua, ip, lists, asn) for ua, ip, asn, _, _ in chosen]
+        assert python == [c[4] for c in chosen]
+        sql = _sql_reasons(engine, [(ua, ip) for ua, ip, *_ in chosen], lists, [c[2] for c in chosen])
+        assert sql == python
 
 
 def test_bad_cidr_is_refused() -> None:

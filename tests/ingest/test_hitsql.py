@@ -114,7 +114,9 @@ CASES: list[tuple[bytes, str, str]] = [
     (b"ad_id=%FF&dnt=1", "", ""),  # rejected: the query does not parse, dnt unknown
 ]  # fmt: skip
 
-_COMPARED = [name for name, _ in hitsql.EVENT_COLUMNS]
+_COMPARED = [name for name, _ in (*hitsql.EVENT_COLUMNS, *hitsql.TRAIT_COLUMNS)]
+# Every other hit carries the API's enrichment (migration 0007 copies it into the event).
+TRAITS = ({"device": "mobile", "os": "iOS", "browser": "Mobile Safari"}, {"country": "DE", "asn": 3320})
 
 
 @pytest.fixture(scope="module")
@@ -129,8 +131,8 @@ def client(tmp_path_factory):
 def lines() -> list[bytes]:
     """The cases as hit lines, made once: a hit's id is minted when the API takes it."""
     return [
-        codec.encode(raw_hit(query, "UA/1 (é)", "203.0.113.77", referrer, NOW, visitor_id=vid)[0])
-        for query, referrer, vid in CASES
+        codec.encode(raw_hit(query, "UA/1 (é)", "203.0.113.77", referrer, NOW, vid, TRAITS if i % 2 else ())[0])
+        for i, (query, referrer, vid) in enumerate(CASES)
     ]
 
 
@@ -183,6 +185,7 @@ def test_python_and_clickhouse_give_identical_events_rejects_and_drops(client, l
     assert expected_rejects, "the cases must include rejects"
     assert dropped, "the cases must include dnt hits"
     assert len(expected_events) > 50
+    assert {row["country"] for row in expected_events.values()} == {"DE", ""}
     for event_id, row in expected_events.items():
         assert events.get(event_id) == row, event_id
     assert set(events) == set(expected_events)

@@ -208,3 +208,56 @@ def test_reclassify_applies_a_changed_list_to_past_traffic_and_corrects_the_kpis
     again = httpx.get(f"{stack.api}/v1/kpis", params={"group_by": "", "include_bots": "true", "from": day, "to": day})
     keep = ("impressions", "clicks", "conversions", "cost", "revenue")
     assert {k: again.json()["totals"][k] for k in keep} == {k: everything.json()["totals"][k] for k in keep}
+
+
+IPHONE_SAFARI = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+    "Version/17.5 Mobile/15E148 Safari/604.1"
+)
+UK_ISP = "81.2.69.142"  # Andrews & Arnold (AS20712), a UK access network: country GB in DB-IP Lite
+AWS = "52.95.110.1"  # Amazon (AS16509): a datacenter
+
+
+def traits(stack, ad):
+    client = stack.clickhouse()
+    try:
+        result = client.query(
+            "SELECT event_type, device, os, browser, country, asn, bot_reason FROM adpulse.events "
+            "WHERE ad_id = {ad:String} ORDER BY event_type, client_ip",
+            parameters={"ad": ad},
+        )
+        return result.result_rows
+    finally:
+        client.close()
+
+
+def test_an_iphone_click_from_a_public_address_is_enriched_and_its_conversion_inherits_it(stack, forwarded_api):
+    ad = f"enrich-{uuid.uuid4().hex[:8]}"
+    click = hit_and_click(forwarded_api, ad, IPHONE_SAFARI, forwarded=UK_ISP)
+    click_id = httpx.QueryParams(httpx.URL(click.headers["location"]).query).get("click_id")
+    response = httpx.get(f"{stack.api}/postback", params={"click_id": click_id, "txid": ad, "payout": "7"})
+    assert response.status_code == 200, response.text
+    hit_and_click(forwarded_api, ad, CHROME_WIN, forwarded=AWS)
+    row = wait_for(lambda: (r := kpi_row(stack.api, ad_id=ad)) and r["conversions"] == 1 and r["bot_clicks"] == 1 and r)
+    assert row, kpi_row(stack.api, ad_id=ad)
+    assert (row["impressions"], row["clicks"], row["bot_impressions"]) == (1, 1, 1)
+    stored = wait_for(lambda: len(rows := traits(stack, ad)) == 5 and rows)
+    assert stored, traits(stack, ad)
+    assert stored == [
+        ("click", "desktop", "Windows", "Chrome", "US", 16509, "datacenter"),
+        ("click", "mobile", "iOS", "Mobile Safari", "GB", 20712, ""),
+        ("conversion", "mobile", "iOS", "Mobile Safari", "GB", 0, ""),  # inherited from the click
+        ("impression", "desktop", "Windows", "Chrome", "US", 16509, "datacenter"),  # parsed by ClickHouse
+        ("impression", "mobile", "iOS", "Mobile Safari", "GB", 20712, ""),
+    ]
+    day = time.strftime("%Y-%m-%d", time.gmtime())
+    report = httpx.get(
+        f"{stack.api}/v1/kpis",
+        params={"ad_id": ad, "group_by": "country,device", "include_bots": "true", "from": day, "to": day},
+    )
+    assert report.status_code == 200, report.text
+    by_group = {(r["country"], r["device"]): r for r in report.json()["rows"]}
+    assert set(by_group) == {("GB", "mobile"), ("US", "desktop")}
+    assert (by_group["GB", "mobile"]["clicks"], by_group["GB", "mobile"]["conversions"]) == (1, 1)
+    assert by_group["GB", "mobile"]["revenue"] == "7.000000"
+    assert (by_group["US", "desktop"]["clicks"], by_group["US", "desktop"]["bot_clicks"]) == (1, 1)

@@ -31,6 +31,7 @@ def test_bench_smoke_loses_nothing(tmp_path):
     assert results["soak"]["acknowledged"] > 0
     assert results["soak"]["lost"] == 0
     assert results["fixed_rate"]["50%"]["postback"]["ok"] > 0
+    assert results["enrichment"]["with_enrichment_us"] > results["enrichment"]["raw_hit_us"] > 0
 
 
 def test_drain_only_stores_the_whole_backlog_and_measures_the_engine(tmp_path):

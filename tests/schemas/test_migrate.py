@@ -179,6 +179,12 @@ def test_0006_upgrades_a_database_holding_data_at_0005_in_place_and_reclassify_t
         (1, 1)
     ]
     assert migrate(client, "upg6", upto=6) == []
+    # 0007 (enrichment) in place: the rollup gains the trait dimensions, every KPI stays as it was.
+    at6 = client.query("SELECT * FROM upg6.ad_kpis ORDER BY ad_id").result_rows
+    assert [m.version for m in migrate(client, "upg6")] == [7]
+    assert client.query("SELECT * FROM upg6.ad_kpis ORDER BY ad_id").result_rows == at6
+    sorting = client.query("SELECT sorting_key FROM system.tables WHERE database = 'upg6' AND name = 'kpi_rollup'")
+    assert sorting.result_rows[0][0].endswith("fx_date, country, device, os, browser")
 
     day = now.date()
     moved = reclassify.run(client, "upg6", bots.OperatorLists(), day, day)

@@ -5,7 +5,8 @@
   var DIMENSIONS = [
     ["source", "Source"], ["medium", "Medium"], ["campaign_id", "Campaign"], ["adset_id", "Ad set"],
     ["ad_id", "Ad"], ["sub1", "Sub 1"], ["sub2", "Sub 2"], ["sub3", "Sub 3"], ["sub4", "Sub 4"],
-    ["sub5", "Sub 5"], ["day", "Day"], ["hour", "Hour"]
+    ["sub5", "Sub 5"], ["country", "Country"], ["device", "Device"], ["os", "OS"], ["browser", "Browser"],
+    ["day", "Day"], ["hour", "Hour"]
   ];
   var DIM_LABEL = {};
   DIMENSIONS.forEach(function (d) { DIM_LABEL[d[0]] = d[1]; });
