@@ -238,9 +238,11 @@ def test_an_iphone_click_from_a_public_address_is_enriched_and_its_conversion_in
     response = httpx.get(f"{stack.api}/postback", params={"click_id": click_id, "txid": ad, "payout": "7"})
     assert response.status_code == 200, response.text
     hit_and_click(forwarded_api, ad, CHROME_WIN, forwarded=AWS)
-    row = wait_for(lambda: (r := kpi_row(stack.api, ad_id=ad)) and r["conversions"] == 1 and r["bot_clicks"] == 1 and r)
-    assert row, kpi_row(stack.api, ad_id=ad)
-    assert (row["impressions"], row["clicks"], row["bot_impressions"]) == (1, 1, 1)
+    row = wait_for(
+        lambda: (r := kpi_row(stack.api, ad_id=ad)) and r["conversions"] == 1 and r["bot_impressions"] == 1 and r
+    )
+    assert row, (kpi_row(stack.api, ad_id=ad), traits(stack, ad))
+    assert (row["impressions"], row["clicks"], row["bot_clicks"]) == (1, 1, 1)
     stored = wait_for(lambda: len(rows := traits(stack, ad)) == 5 and rows)
     assert stored, traits(stack, ad)
     assert stored == [
