@@ -77,6 +77,10 @@ def measured(pids: list[int], run: Any) -> tuple[LoadResult, float]:
 PHASES = ("pixel", "drain", "postback", "latency", "freshness", "soak", "reports", "enrich")
 
 
+# Real, varied user agents and addresses in the pixel phase (issue 11: every hit is enriched and classified).
+PIXEL_LUA = str(REPO / "loadtests/pixel.lua")
+
+
 def pixel_max(stack: Stack, seconds: float, rounds: int, ad: str, ceiling: bool = True) -> dict[str, Any]:
     api_pids = tree(stack.pid("api"))
     pin(api_pids, 0)
@@ -88,15 +92,16 @@ def pixel_max(stack: Stack, seconds: float, rounds: int, ad: str, ceiling: bool 
         nginx = Nginx(stack.run_dir / "nginx")
         nginx_url = nginx.start()
         nginx_pids = tree(nginx.process.pid) if nginx.process else []
-        runs["nginx"].append(measured(nginx_pids, lambda u=nginx_url: wrk(u, seconds)))
+        runs["nginx"].append(measured(nginx_pids, lambda u=nginx_url: wrk(u, seconds, script=PIXEL_LUA)))
         nginx.stop()
-        runs["api"].append(measured(api_pids, lambda: wrk(url, seconds)))
+        runs["api"].append(measured(api_pids, lambda: wrk(url, seconds, script=PIXEL_LUA)))
         for name in noops:
             noop = NoopApp(name.removeprefix("noop_"))
             noop_url = noop.start()
             noop_pids = tree(noop.process.pid) if noop.process else []
             pin(noop_pids, 0)
-            runs[name].append(measured(noop_pids, lambda u=noop_url: wrk(f"{u}?{PIXEL_QUERY.format(ad=ad)}", seconds)))
+            runs[name].append(measured(noop_pids, lambda u=noop_url: wrk(f"{u}?{PIXEL_QUERY.format(ad=ad)}", seconds,
+                                                                         script=PIXEL_LUA)))  # fmt: skip
             noop.stop()
 
     def summary(name: str) -> dict[str, float]:
@@ -326,7 +331,8 @@ def soak(stack: Stack, rate: float, seconds: float, ad: str) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     run_dir = Path(tempfile.mkdtemp(prefix="adpulse-bench-"))
-    stack = Stack(run_dir)
+    # Behind a (pretend) trusted proxy: the pixel phase's X-Forwarded-For addresses are the visitors' (pixel.lua).
+    stack = Stack(run_dir, extra_env={"ADPULSE_TRUST_FORWARDED": "true"})
     stack.up()
     try:
         phases = set(args.phases)
