@@ -1,13 +1,18 @@
 """Apply the numbered migrations in ``schemas/migrations`` and record each in ``<db>.schema_migrations``.
 
 Idempotent: an applied migration is skipped; every statement is itself ``IF NOT EXISTS``/``OR REPLACE``
-so a migration interrupted half-way is safely re-run. Retention options (TTLs) and a migration's
-``every_run`` statements (views baking in settings such as the reporting currency) are re-applied on every
-run, so changing them needs no new migration.
+so a migration interrupted half-way is safely re-run. Retention options (TTLs) are re-applied on every
+run. A migration's ``every_run`` statements (views baking in settings such as the reporting currency or
+the bot lists) are re-applied when they differ from the ones last applied (their fingerprint is kept in
+``<db>.schema_every_run``), so changing those settings needs no new migration, and a ``migrate`` that
+changes nothing runs no DDL on the views: 0006's ``every_run`` drops and re-creates the pixel-hit views,
+and a hit batch inserted into the ``Null`` table ``hits_in`` while they are missing is acknowledged and
+stored nowhere (found by ``make chaos``, whose restarts run ``migrate`` while an aggregator writes).
 """
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import logging
 import pkgutil
@@ -56,6 +61,16 @@ def applied_versions(client: Any, db: str) -> set[int]:
     return {int(row[0]) for row in result.result_rows}
 
 
+def every_run_fingerprints(client: Any, db: str) -> dict[int, str]:
+    """Per migration version, the fingerprint of the ``every_run`` statements last applied."""
+    sql = f"SELECT version, argMax(fingerprint, applied_at) FROM {db}.schema_every_run GROUP BY version"  # noqa: S608
+    return {int(row[0]): str(row[1]) for row in client.query(sql).result_rows}
+
+
+def fingerprint(statements: list[str]) -> str:
+    return hashlib.sha256("\n;\n".join(statements).encode()).hexdigest()
+
+
 def ttl_statements(db: str, options: SchemaOptions) -> list[str]:
     events_ttl = f"toDateTime(received_at) + INTERVAL {options.events_ttl_days} DAY"
     dedup_ttl = (
@@ -76,6 +91,9 @@ def bootstrap_statements(db: str) -> list[str]:
         f"""CREATE TABLE IF NOT EXISTS {db}.schema_migrations (
             version UInt32, name String, applied_at DateTime64(3, 'UTC') DEFAULT now64(3)
         ) ENGINE = ReplacingMergeTree ORDER BY version""",
+        f"""CREATE TABLE IF NOT EXISTS {db}.schema_every_run (
+            version UInt32, fingerprint String, applied_at DateTime64(3, 'UTC') DEFAULT now64(3)
+        ) ENGINE = ReplacingMergeTree(applied_at) ORDER BY version""",
     ]
 
 
@@ -94,6 +112,11 @@ def plan(db: str, options: SchemaOptions, rewrite: Rewrite | None = None) -> lis
     steps += [(f"{m.version:04d}_{m.name}", m.statements(db, options)) for m in discover()]
     steps.append(("retention (every run)", ttl_statements(db, options)))
     return [(label, [out for s in statements for out in rewrite(s)]) for label, statements in steps]
+
+
+def _run(client: Any, statements: list[str]) -> None:
+    for sql in statements:
+        client.command(sql)
 
 
 def _verbatim(statement: str) -> list[str]:
@@ -133,18 +156,28 @@ def migrate(
         for sql in rewrite(statement):
             client.command(sql)
     done |= {m.version for m in applied}
-    rerun = 0  # the newest version whose every_run ran below
+    last = every_run_fingerprints(client, db)
+    ran: dict[int, str] = {}  # version -> fingerprint of the every_run statements applied by this call
+    rerun = False  # whether an older migration's every_run ran again below
     for migration in discover():
-        if migration.version in done and migration.every_run is not None and migration not in applied:
-            for statement in migration.every_run(db, options):
-                for sql in rewrite(statement):
-                    client.command(sql)
-            rerun = migration.version
-    # A just-applied migration ran its every_run among its statements; when an older one's ran again after
-    # it (0003's KPI views over 0006's, which add the bot measures), the newer one's goes last again.
-    for migration in applied:
-        if migration.every_run is not None and migration.version > rerun > 0:
-            for statement in migration.every_run(db, options):
-                for sql in rewrite(statement):
-                    client.command(sql)
+        if migration.version not in done or migration.every_run is None:
+            continue
+        statements = [sql for statement in migration.every_run(db, options) for sql in rewrite(statement)]
+        current = fingerprint(statements)
+        # After an older one's every_run ran again, the newer ones run again too (0003's KPI views over
+        # 0006's, which add the bot measures: the newest definition goes last).
+        if migration in applied:  # its every_run ran among its statements just now
+            if rerun:
+                _run(client, statements)
+        elif rerun or last.get(migration.version) != current:
+            log.info("re-applying the every_run statements of migration %04d_%s", migration.version, migration.name)
+            _run(client, statements)
+            rerun = True
+        else:
+            continue
+        ran[migration.version] = current
+    if ran:
+        client.insert(
+            f"{db}.schema_every_run", [[v, f] for v, f in ran.items()], column_names=["version", "fingerprint"]
+        )
     return applied

@@ -2,17 +2,19 @@
 
 - ``events.bot_reason`` ('' = human; see ``ingest.bots``) and ``events.bot_click`` (a conversion whose
   attributed click is bot-tagged; it still counts, and also in ``bot_conversions``).
-- The pixel-hit views (migration 0005) re-created with ``bot_reason`` from ``ingest.bots.sql``, on every
-  migrate (``every_run``): the operator's block lists (``ADPULSE_BLOCK_IPS``, ``ADPULSE_BLOCK_USER_AGENTS``)
-  are baked in as constants (a scalar subquery over a lists table made the embedded engine's streamed
-  inserts fail silently; constants also let Hyperscan compile the patterns once).
+- The pixel-hit views (migration 0005) re-created with ``bot_reason`` from ``ingest.bots.sql``, and again
+  by ``migrate`` whenever these statements change (``every_run``, ``schemas.migrate``): the operator's
+  block lists (``ADPULSE_BLOCK_IPS``, ``ADPULSE_BLOCK_USER_AGENTS``) are baked in as constants (a scalar
+  subquery over a lists table made the embedded engine's streamed inserts fail silently; constants also
+  let Hyperscan compile the patterns once).
 - ``kpi_rollup`` / ``kpi_rollup_ads`` gain ``bot_impressions``, ``bot_clicks``, ``bot_cost`` and
   ``bot_conversions``; their feeding views and ``kpi_visitors``' are re-created to keep bots apart
   (``schemas.traffic``), and so are ``kpi_amounts`` / ``kpi_amounts_ads``. Past rows were all counted as
   human (nothing was classified before): ``adpulse reclassify`` tags them.
 - ``every_run``: the KPI views again, with the bot measures.
 
-Run with the aggregators stopped, as every migration.
+Run with the aggregators stopped, as every migration: while the hit views are re-created (a changed list
+or reporting setting), a hit batch inserted into the ``Null`` table ``hits_in`` is stored nowhere.
 """
 
 from __future__ import annotations

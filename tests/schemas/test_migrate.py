@@ -192,3 +192,47 @@ def test_0006_upgrades_a_database_holding_data_at_0005_in_place_and_reclassify_t
     after = client.query("SELECT ad_id, impressions, clicks, cost, bot_impressions, bot_clicks FROM upg6.ad_kpis "
                          "ORDER BY ad_id").result_rows  # fmt: skip
     assert after == [("A", 1, 0, Decimal("0.5"), 1, 1), ("B", 1, 0, Decimal("0.5"), 1, 0)]
+
+
+class _Recording:
+    """The client, with the DDL it is sent recorded."""
+
+    def __init__(self, client):
+        self.client, self.commands = client, []
+
+    def command(self, sql):
+        self.commands.append(sql)
+        return self.client.command(sql)
+
+    def __getattr__(self, name):
+        return getattr(self.client, name)
+
+
+def test_every_run_views_are_re_created_only_when_their_definition_changes(client):
+    """A migrate that changes nothing runs no DDL on the views: 0006's every_run drops and re-creates the
+    pixel-hit views, and hits inserted meanwhile would be stored nowhere (tests/schemas/test_migrate_live.py)."""
+    from schemas.migrate import bootstrap_statements, ttl_statements
+    from schemas.options import SchemaOptions
+
+    migrate(client, "evr")
+    again = _Recording(client)
+    assert migrate(again, "evr") == []
+    assert again.commands == [*bootstrap_statements("evr"), *ttl_statements("evr", SchemaOptions())]
+
+    blocked = SchemaOptions(block_ips=("192.0.2.0/24",))
+    changed = _Recording(client)
+    migrate(changed, "evr", blocked)
+    assert "DROP VIEW IF EXISTS evr.hits_parse_mv" in changed.commands  # the new list is baked in
+    assert "DROP VIEW IF EXISTS evr.kpi_rollup_cost_mv" not in changed.commands  # 0006's own statements are not
+    view = client.query("SELECT as_select FROM system.tables WHERE database = 'evr' AND name = 'hits_parse_mv'")
+    assert "192.0.2.0/24" in view.result_rows[0][0]
+    same = _Recording(client)
+    migrate(same, "evr", blocked)
+    assert not any("VIEW" in sql for sql in same.commands)
+
+    # A new currency re-creates 0003's KPI views, then 0006's again over them (with the bot measures).
+    euro = SchemaOptions(reporting_currency="EUR", block_ips=("192.0.2.0/24",))
+    both = _Recording(client)
+    migrate(both, "evr", euro)
+    assert sum(sql.startswith("CREATE OR REPLACE VIEW evr.ad_kpis ") for sql in both.commands) == 2
+    assert "bot_clicks" in client.query("SELECT * FROM evr.ad_kpis LIMIT 0").column_names
