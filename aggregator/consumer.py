@@ -94,6 +94,7 @@ class Aggregator:
         self._batch = Batch(started_at=clock.monotonic())
         self._inflight: asyncio.Task[None] | None = None
         self._paused = False
+        self._draining = False  # a rebalance's drain() runs: the polling loop starts no write meanwhile
         self._next_offset: dict[TopicPartition, int] = {}
         self._events_per_message = 1.0
         self._stop = asyncio.Event()
@@ -114,7 +115,7 @@ class Aggregator:
                         self._take(tp, message)
                 self._report_lag()
                 if self._due():
-                    if self._inflight is None:
+                    if self._inflight is None and not self._draining:
                         self._inflight = asyncio.create_task(self._write(self._swap()))
                     elif self._full() and not self._paused:
                         self._consumer.pause(*self._consumer.assignment())
@@ -128,13 +129,21 @@ class Aggregator:
             await self._dlq.stop()
 
     async def drain(self) -> None:
-        """Finish the write in flight, then write and commit what is batched."""
-        if self._inflight is not None:
-            await self._inflight
-            self._inflight = None
-        if self._batch.ranges:
-            await self._write(self._swap())
-        self._resume()
+        """Finish the write in flight, then write and commit what is batched. Called by the rebalance
+        listener while the polling loop runs (``getmany`` may return between its steps): the loop starts
+        no write while it drains, and a write it started anyway is waited for, never forgotten."""
+        self._draining = True
+        try:
+            while self._inflight is not None:
+                task = self._inflight
+                await task  # a failure propagates, and the loop's _reap raises it again
+                if self._inflight is task:
+                    self._inflight = None
+            if self._batch.ranges:
+                await self._write(self._swap())
+            self._resume()
+        finally:
+            self._draining = False
 
     async def _reap(self) -> None:
         if self._inflight is not None and self._inflight.done():

@@ -1,5 +1,7 @@
 """The aggregator's take step: hit messages (by header) kept as bytes, other messages decoded."""
 
+import asyncio
+
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import ConsumerRecord, TopicPartition
@@ -43,3 +45,35 @@ def _take_and_check(aggregator):
     assert [m.offset for m, _ in batch.poison] == [12]
     assert len(batch) == 5
     assert batch.commit_offsets() == {TP: 13}
+
+
+def _state(aggregator: Aggregator) -> tuple[object, bool]:
+    return aggregator._inflight, aggregator._draining
+
+
+async def test_drain_waits_for_a_write_the_loop_started_while_it_drained():
+    """A rebalance's drain() runs beside the polling loop: a write in flight that is replaced by a newer one
+    (the loop's) must be waited for too, and the loop starts none while draining."""
+    consumer = AIOKafkaConsumer(bootstrap_servers="127.0.0.1:1")
+    dlq = AIOKafkaProducer(bootstrap_servers="127.0.0.1:1")
+    aggregator = Aggregator(Settings(), ClickHouseStore(None, "adpulse"), SystemClock(), consumer=consumer, dlq=dlq)
+    try:
+        first, second = asyncio.get_running_loop().create_future(), asyncio.get_running_loop().create_future()
+
+        async def write(gate):
+            await gate
+
+        aggregator._inflight = asyncio.create_task(write(first))
+        draining = asyncio.create_task(aggregator.drain())
+        await asyncio.sleep(0)
+        assert _state(aggregator)[1]
+        first.set_result(None)
+        aggregator._inflight = asyncio.create_task(write(second))  # what the loop did before the fix
+        await asyncio.sleep(0.01)
+        assert not draining.done(), "drain returned with a write still in flight"
+        second.set_result(None)
+        await asyncio.wait_for(draining, 1)
+        assert _state(aggregator) == (None, False)
+    finally:
+        await consumer.stop()
+        await dlq.stop()
