@@ -30,8 +30,9 @@ def publish_hit(svc: Services, query: bytes, user_agent: str, referrer: str, ip:
         REQUESTS_REJECTED.labels("/i", "url").inc()
         return
     visitor = from_cookie_header(cookie) if cookie else ""
-    enrichment = svc.enricher.hit_fields(user_agent, fast_truncate_ip(ip))
-    hit, key = raw_hit(query, user_agent, ip, referrer, svc.clock.now_ms(), visitor, enrichment)
+    truncated = fast_truncate_ip(ip)
+    enrichment = svc.enricher.hit_fields(user_agent, truncated)
+    hit, key = raw_hit(query, user_agent, truncated, referrer, svc.clock.now_ms(), visitor, enrichment)
     svc.publisher.publish_hit(hit, key)
 
 

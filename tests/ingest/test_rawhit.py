@@ -62,3 +62,14 @@ def test_an_eid_the_rules_refuse_gets_a_fresh_id(query):
 def test_visitor_cookie_travels_only_when_present():
     assert "visitor_id" not in raw_hit(b"a=1", "", "", "", 5)[0]
     assert raw_hit(b"a=1", "", "", "", 5, visitor_id="v-1")[0]["visitor_id"] == "v-1"
+
+
+@pytest.mark.parametrize(
+    "ip",
+    ["1.2.3.4.5", "1.2.3.0004", "a.b.c.d", "1.2.3.4 ", " 1.2.3.4", "1.2.3.256", "1.2.3.-1", "255.255.255.255",
+     "1.2..4", "1.2.3.", "1.2.3.4:80", "203.0.113.0"],
+)  # fmt: skip
+def test_fast_truncation_is_the_rule_on_odd_input(ip):
+    from ingest.normalize import truncate_ip
+
+    assert fast_truncate_ip(ip) == truncate_ip(ip)
