@@ -86,7 +86,10 @@ def pixel_max(stack: Stack, seconds: float, rounds: int, ad: str, ceiling: bool 
     pin(api_pids, 0)
     url = f"{stack.api}/i?{PIXEL_QUERY.format(ad=ad)}"
     noops = ("noop_rsgi", "noop_asgi") if ceiling else ()
-    runs: dict[str, list[tuple[LoadResult, float]]] = {"nginx": [], "api": [], **{n: [] for n in noops}}
+    # api_plain: the same API and URL without the script (no user agent, loopback address: nothing to look
+    # up, short hits), what this phase measured before enrichment -- the cost of realistic traffic, same run.
+    runs: dict[str, list[tuple[LoadResult, float]]] = {"nginx": [], "api": [], "api_plain": [],
+                                                       **{n: [] for n in noops}}  # fmt: skip
     nginx_pids: list[int] = []
     for _ in range(rounds):
         nginx = Nginx(stack.run_dir / "nginx")
@@ -95,6 +98,7 @@ def pixel_max(stack: Stack, seconds: float, rounds: int, ad: str, ceiling: bool 
         runs["nginx"].append(measured(nginx_pids, lambda u=nginx_url: wrk(u, seconds, script=PIXEL_LUA)))
         nginx.stop()
         runs["api"].append(measured(api_pids, lambda: wrk(url, seconds, script=PIXEL_LUA)))
+        runs["api_plain"].append(measured(api_pids, lambda: wrk(url, seconds)))
         for name in noops:
             noop = NoopApp(name.removeprefix("noop_"))
             noop_url = noop.start()
@@ -111,10 +115,12 @@ def pixel_max(stack: Stack, seconds: float, rounds: int, ad: str, ceiling: bool 
                 "p99_ms": round(statistics.median(r.p99_ms or 0 for r, _ in runs[name]), 2)}  # fmt: skip
 
     nginx_s, api_s = summary("nginx"), summary("api")
-    sent_ok = sum(r.ok for r, _ in runs["api"])
+    sent_ok = sum(r.ok for r, _ in runs["api"]) + sum(r.ok for r, _ in runs["api_plain"])
+    plain = summary("api_plain")
     out = {
         "nginx": nginx_s,
         "api": api_s,
+        "api_plain": plain | {"ratio": round(plain["rps"] / nginx_s["rps"], 3)},
         "ratio": round(api_s["rps"] / nginx_s["rps"], 3),
         "ratio_per_cpu": round(api_s["rps_per_cpu_s"] / nginx_s["rps_per_cpu_s"], 3),
         "answered_ok": sent_ok,
@@ -389,6 +395,7 @@ def table(r: dict[str, Any]) -> str:
             ("pixel max, API (1 worker, core 0)", f"{px['api']['rps']} req/s, {px['api']['rps_per_cpu_s']} req/CPU-s"),
             ("pixel max, nginx same GIF (core 0)", f"{px['nginx']['rps']} req/s, {px['nginx']['rps_per_cpu_s']} req/CPU-s"),
             ("pixel ratio API/nginx", f"{px['ratio']}x (per CPU-second {px['ratio_per_cpu']}x); target >= 0.5x"),
+            ("same API, no user agent, loopback", f"{px['api_plain']['rps']} req/s, {px['api_plain']['ratio']}x nginx"),
             ("hits handed to Kafka / answered 200", f"{px['handed_to_kafka']} / {px['answered_ok']}"),
         ]  # fmt: skip
         for name, c in px.get("ceiling", {}).items():
