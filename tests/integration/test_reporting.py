@@ -193,7 +193,16 @@ def test_group_by_campaign_and_sub1_with_dates_and_a_filter_then_csv_equals_json
         click(http, ad_id="elsewhere", campaign_id="camp-a", sub1="zone1", utm_source="other")  # filtered out
     params = {"group_by": "campaign_id,sub1", "from": (today() - timedelta(days=1)).isoformat(),
               "to": (today() + timedelta(days=1)).isoformat(), "tz": "Asia/Kolkata", "source": source}  # fmt: skip
-    body = wait_for(lambda: (b := kpis(stack, **params)) and b["totals"]["conversions"] == 3 and b)
+    # Rows and totals are two queries: wait until both have seen every conversion (a response taken while the
+    # last ones land can have them in the totals only).
+    body = wait_for(
+        lambda: (
+            (b := kpis(stack, **params))
+            and b["totals"]["conversions"] == 3
+            and sum(r["conversions"] for r in b["rows"]) == 3
+            and b
+        )
+    )
     assert body, kpis(stack, **params)
     got = [(r["campaign_id"], r["sub1"], r["clicks"], r["unique_clicks"], r["conversions"], r["revenue"])
            for r in body["rows"]]  # fmt: skip
