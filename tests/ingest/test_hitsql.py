@@ -5,6 +5,7 @@ same dropped hits. Real embedded ClickHouse engine, in this process."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -21,7 +22,9 @@ from schemas import hits as codec
 from schemas.events import Event
 from schemas.migrate import migrate
 
-NOW = 1_795_900_000_000  # late 2026: within the events TTL
+# The run's own minute: a fixed date falls out of event_ids' 7-day TTL for impressions a week later, and then
+# the resend test below sees stored ids expire (the rules themselves are relative to received_at).
+NOW = int(time.time()) // 60 * 60_000
 DB = "hitsql"
 LONG = "x" * 257
 
