@@ -111,6 +111,9 @@ class Settings(BaseSettings):
     consumer_group: str = "adpulse-aggregator"
     batch_max_rows: int = Field(default=100_000, ge=1)  # issue 10: a hit insert costs ~0.3 s fixed
     batch_max_seconds: float = Field(default=0.5, gt=0, le=60)
+    # A batch this old is written early when no write is in flight (at most batch_max_seconds; unset =
+    # batch_max_seconds, i.e. only full or batch_max_seconds old batches are written).
+    batch_min_seconds: float | None = Field(default=None, gt=0, le=60)
     batch_max_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)
     # Prometheus metrics of an aggregator on 127.0.0.1:<port>; 0 = off.
     aggregator_metrics_port: int = Field(default=0, ge=0, le=65535)
@@ -138,6 +141,19 @@ class Settings(BaseSettings):
     # Where the aggregator serves its metrics (with ADPULSE_AGGREGATOR_METRICS_PORT): 0.0.0.0 in a
     # container, so Prometheus can scrape the pod.
     aggregator_metrics_host: str = "127.0.0.1"
+
+    @model_validator(mode="after")
+    def _check_batch_seconds(self) -> Settings:
+        if self.batch_min_seconds is not None and self.batch_min_seconds > self.batch_max_seconds:
+            raise ValueError(
+                f"ADPULSE_BATCH_MIN_SECONDS={self.batch_min_seconds} exceeds "
+                f"ADPULSE_BATCH_MAX_SECONDS={self.batch_max_seconds}"
+            )
+        return self
+
+    def batch_min_age(self) -> float:
+        """How old a batch must be before it is written while the writer is idle (batch_min_seconds)."""
+        return self.batch_max_seconds if self.batch_min_seconds is None else self.batch_min_seconds
 
     @field_validator("log_format", "log_level", mode="before")
     @classmethod

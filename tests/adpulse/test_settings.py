@@ -59,3 +59,13 @@ def test_dashboard_users_are_parsed_and_bad_hashes_named(monkeypatch):
     monkeypatch.setenv("ADPULSE_DASHBOARD_USERS", "alice:plaintext")
     with pytest.raises(SettingsError, match="ADPULSE_DASHBOARD_USERS"):
         load_settings()
+
+
+def test_batch_min_seconds_defaults_to_the_max_and_may_not_exceed_it(monkeypatch):
+    monkeypatch.setenv("ADPULSE_BATCH_MAX_SECONDS", "0.2")
+    assert load_settings().batch_min_age() == 0.2  # unset: the max, whatever it is set to
+    monkeypatch.setenv("ADPULSE_BATCH_MIN_SECONDS", "0.05")
+    assert load_settings().batch_min_age() == 0.05
+    monkeypatch.setenv("ADPULSE_BATCH_MIN_SECONDS", "0.3")
+    with pytest.raises(SettingsError, match=r"ADPULSE_BATCH_MIN_SECONDS=0\.3 exceeds ADPULSE_BATCH_MAX_SECONDS=0\.2"):
+        load_settings()

@@ -1,79 +1,145 @@
-"""The aggregator's take step: hit messages (by header) kept as bytes, other messages decoded."""
+"""The consumer loop (the driver): submits polled messages to the chain, pauses on a refusal and resubmits
+the same message, and on a rebalance drains the chain (the write in flight, then the batch) before the
+partitions are given up, starting no write meanwhile."""
 
 import asyncio
 
-import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from aiokafka.structs import ConsumerRecord, TopicPartition
 
-from adpulse.clock import SystemClock
 from adpulse.settings import Settings
+from aggregator import metrics
+from aggregator.batching import Batching
+from aggregator.close_policy import ClosePolicy
+from aggregator.commit import Commit
 from aggregator.consumer import Aggregator
+from aggregator.decode import Decode
+from aggregator.write_step import WriteStep
 from aggregator.writer import ClickHouseStore
-from ingest.rawhit import raw_hit
-from schemas import hits as codec
-from tests import factories as params
-
-TP = TopicPartition("adpulse.events", 0)
+from tests.aggregator.chain_parts import TP, ManualClock, Recorder, event_record
 
 
-def _record(offset, value, headers=()):
-    return ConsumerRecord("adpulse.events", 0, offset, 0, 0, None, value, None, len(value), -1, list(headers))
+class Committed:
+    def __init__(self):
+        self.offsets = []
+
+    async def commit(self, offsets):
+        self.offsets.append(offsets)
 
 
-async def test_hit_messages_are_kept_as_bytes_and_events_are_decoded():
-    # Real clients, never started: the take step does not talk to Kafka.
-    consumer = AIOKafkaConsumer(bootstrap_servers="127.0.0.1:1")
-    dlq = AIOKafkaProducer(bootstrap_servers="127.0.0.1:1")
-    aggregator = Aggregator(Settings(), ClickHouseStore(None, "adpulse"), SystemClock(), consumer=consumer, dlq=dlq)
+class Paused:
+    """What the driver asked of the consumer (a real AIOKafkaConsumer, never started, underneath)."""
+
+    def __init__(self, consumer):
+        self.calls: list[str] = []
+        consumer.pause = lambda *tps: self.calls.append("pause")
+        consumer.resume = lambda *tps: self.calls.append("resume")
+
+
+async def clients():
+    return AIOKafkaConsumer(bootstrap_servers="127.0.0.1:1"), AIOKafkaProducer(bootstrap_servers="127.0.0.1:1")
+
+
+async def test_a_refused_message_pauses_and_is_submitted_again_then_resumes():
+    consumer, dlq = await clients()
+    aggregator = Aggregator(Settings(), ClickHouseStore(None, "adpulse"), ManualClock(), consumer=consumer, dlq=dlq)
+    chain, paused = Recorder(), Paused(consumer)
+    aggregator._factory = lambda: chain
     try:
-        _take_and_check(aggregator)
+        first, second = event_record(1), event_record(2)
+        aggregator._pending.extend([first, second])
+        chain.refuse = True
+        before = metrics.BACKPRESSURE._value.get()
+        await aggregator._drive()
+        await aggregator._drive()  # still refused: paused once
+        assert paused.calls == ["pause"] and metrics.BACKPRESSURE._value.get() == before + 1
+        assert list(aggregator._pending) == [first, second]  # kept, not dropped, not queued in the chain
+        chain.refuse = False
+        await aggregator._drive()
+        assert chain.items == [first, second] and not aggregator._pending
+        assert paused.calls == ["pause", "resume"]
+        assert chain.polls == 3  # polled every time, paused or not
     finally:
         await consumer.stop()
         await dlq.stop()
 
 
-def _take_and_check(aggregator):
-    hits = codec.join(codec.encode(raw_hit(b"ad_id=a", "", "", "", 5)[0]) for _ in range(3))
-    event = orjson.dumps(params.impression({"ad_id": "b"}, 5))
-    aggregator._take(TP, _record(10, hits, codec.HEADERS))
-    aggregator._take(TP, _record(11, event))
-    aggregator._take(TP, _record(12, hits))  # no header: not a hit batch, and not an event either
-    batch = aggregator._batch
-    assert [m.offset for m in batch.hits] == [10] and batch.hit_count == 3
-    assert [e.ad_id for e in batch.events] == ["b"]
-    assert [m.offset for m, _ in batch.poison] == [12]
-    assert len(batch) == 5
-    assert batch.commit_offsets() == {TP: 13}
+async def test_drain_waits_for_the_write_in_flight_writes_the_batch_and_starts_none_meanwhile():
+    """A rebalance's drain() runs beside the polling loop: the write in flight and the batch are written
+    and committed, in order, before it returns; the loop does not touch the chain meanwhile (no write
+    started, none forgotten), and a new chain is built for what comes after."""
+    consumer, dlq = await clients()
+    clock = ManualClock()
+    aggregator = Aggregator(Settings(), ClickHouseStore(None, "adpulse"), clock, consumer=consumer, dlq=dlq)
+    committed, gates, built = Committed(), [], []
 
+    async def write(batch):
+        gate = asyncio.get_running_loop().create_future()
+        gates.append(gate)
+        await gate
 
-def _state(aggregator: Aggregator) -> tuple[object, bool]:
-    return aggregator._inflight, aggregator._draining
+    def build():
+        write_step = WriteStep(Commit(committed), write)
+        policy = ClosePolicy(max_rows=100, max_bytes=10**9, min_seconds=0.5, max_seconds=0.5)
+        chain = Decode(
+            Batching(write_step, policy, clock, aggregator._poll_size, lambda: write_step.busy), honour_dnt=True
+        )
+        built.append(chain)
+        return chain
 
-
-async def test_drain_waits_for_a_write_the_loop_started_while_it_drained():
-    """A rebalance's drain() runs beside the polling loop: a write in flight that is replaced by a newer one
-    (the loop's) must be waited for too, and the loop starts none while draining."""
-    consumer = AIOKafkaConsumer(bootstrap_servers="127.0.0.1:1")
-    dlq = AIOKafkaProducer(bootstrap_servers="127.0.0.1:1")
-    aggregator = Aggregator(Settings(), ClickHouseStore(None, "adpulse"), SystemClock(), consumer=consumer, dlq=dlq)
+    aggregator._factory = build
     try:
-        first, second = asyncio.get_running_loop().create_future(), asyncio.get_running_loop().create_future()
-
-        async def write(gate):
-            await gate
-
-        aggregator._inflight = asyncio.create_task(write(first))
-        draining = asyncio.create_task(aggregator.drain())
+        aggregator._pending.append(event_record(0))
+        await aggregator._drive()
+        clock.t += 0.5
+        aggregator._pending.append(event_record(1))
+        await aggregator._drive()  # the first batch (offset 0) is due: its write starts; offset 1 batched
         await asyncio.sleep(0)
-        assert _state(aggregator)[1]
-        first.set_result(None)
-        aggregator._inflight = asyncio.create_task(write(second))  # what the loop did before the fix
+        assert len(gates) == 1
+        draining = asyncio.create_task(aggregator.drain())
         await asyncio.sleep(0.01)
-        assert not draining.done(), "drain returned with a write still in flight"
-        second.set_result(None)
+        aggregator._pending.append(event_record(2))  # polled meanwhile (after the new assignment)
+        clock.t += 1
+        looping = asyncio.create_task(aggregator._drive())
+        await asyncio.sleep(0.01)
+        assert not looping.done() and len(gates) == 1, "the loop drove the chain while it drained"
+        gates[0].set_result(None)
+        await asyncio.sleep(0.02)
+        assert len(gates) == 2 and not draining.done(), "drain returned with a write still in flight"
+        gates[1].set_result(None)
         await asyncio.wait_for(draining, 1)
-        assert _state(aggregator) == (None, False)
+        assert committed.offsets == [{TP: 1}, {TP: 2}]
+        await asyncio.wait_for(looping, 1)
+        assert len(built) == 2 and aggregator._chain is built[1]  # a new chain for the new assignment
+    finally:
+        for gate in gates:
+            if not gate.done():
+                gate.cancel()
+        await consumer.stop()
+        await dlq.stop()
+
+
+async def test_a_failed_drain_is_raised_again_by_the_loop():
+    consumer, dlq = await clients()
+    aggregator = Aggregator(Settings(), ClickHouseStore(None, "adpulse"), ManualClock(), consumer=consumer, dlq=dlq)
+
+    class Failing(Recorder):
+        async def join(self):
+            raise ConnectionError("ClickHouse gone")
+
+    aggregator._chain = Failing()
+    try:
+        try:
+            await aggregator.drain()
+        except ConnectionError:
+            pass
+        else:
+            raise AssertionError("drain swallowed the failure")
+        try:
+            await aggregator._drive()
+        except ConnectionError:
+            pass
+        else:
+            raise AssertionError("the loop went on after a failed drain")
     finally:
         await consumer.stop()
         await dlq.stop()
