@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -27,6 +27,23 @@ _N_DIMS = len(_DIMS.split(", "))
 _STATE_FIELDS = (
     f"txid, click_id, status, payout, currency, fx_date, {_DIMS}, toUnixTimestamp64Milli(received_at), bot_click"
 )
+
+
+class HitBody:
+    """A batch's hit messages as one NDJSON insert body, streamed chunk by chunk and re-iterable.
+
+    Not a generator: the HTTP client resends a request when ClickHouse answers a retryable status (a
+    restart), and a consumed generator was resent empty -- an INSERT of nothing that succeeds, after which
+    the batch's offsets were committed and its hits lost (found by fault injection). Not one joined bytes
+    object either: the client prepends the INSERT statement to a bytes body, so a joined body cost two
+    copies of the batch (up to 2 x ``ADPULSE_BATCH_MAX_BYTES``) on top of the messages. Each send
+    iterates the messages from the start."""
+
+    def __init__(self, messages: Sequence[bytes]) -> None:
+        self._messages = messages
+
+    def __iter__(self) -> Iterator[bytes]:
+        return hits_codec.stream(self._messages)
 
 
 class ClickHouseStore:
@@ -119,11 +136,9 @@ class ClickHouseStore:
             **self._consistency.insert,
             "async_insert": 0,
         }
-        # One bytes body, not a generator: the HTTP client resends a request whose pooled connection turned
-        # out dead (a ClickHouse restart), and a consumed generator is resent empty -- an INSERT of nothing
-        # that succeeds, after which the batch's offsets were committed and its hits lost (found by chaos).
-        body = b"".join(hits_codec.stream(messages))
-        self._client.raw_insert(f"{self._db}.{table}", insert_block=body, fmt="JSONEachRow", settings=settings)
+        self._client.raw_insert(
+            f"{self._db}.{table}", insert_block=HitBody(messages), fmt="JSONEachRow", settings=settings
+        )
 
     async def insert_hits(self, messages: Sequence[bytes], token: str, *, honour_dnt: bool = True) -> None:
         """Insert raw pixel hit messages (``schemas.hits``) as they came from Kafka: ClickHouse applies

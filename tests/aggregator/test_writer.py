@@ -113,3 +113,13 @@ async def test_velocity_counts_stored_clicks_of_the_batchs_visitors(store):
     await write(store, [click(n) for n in range(3)] + [click(0, "vel-2")], "vel-1")
     known = await store.lookup(needed([click(10), click(11, "vel-3")]))
     assert known.click_counts == {("vel-1", f"198.51.100.0|{ua}", minute): 3}
+
+
+def test_the_hit_body_is_resent_whole():
+    """The HTTP client resends a body on a retryable answer: every pass must carry the whole batch
+    (a consumed generator was resent empty and a committed batch of hits was lost)."""
+    from aggregator.writer import HitBody
+
+    body = HitBody([b'{"a":1}\n{"a":2}', b'{"a":3}'])
+    first, second = b"".join(body), b"".join(body)
+    assert first == second == b'{"a":1}\n{"a":2}\n{"a":3}'
