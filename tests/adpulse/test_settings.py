@@ -61,9 +61,11 @@ def test_dashboard_users_are_parsed_and_bad_hashes_named(monkeypatch):
         load_settings()
 
 
-def test_batch_min_seconds_defaults_to_the_max_and_may_not_exceed_it(monkeypatch):
+def test_batch_min_seconds_defaults_to_0_2_or_the_max_and_may_not_exceed_it(monkeypatch):
+    assert load_settings().batch_min_age() == 0.2  # unset: 0.2 s, below the 0.5 s max
+    monkeypatch.setenv("ADPULSE_BATCH_MAX_SECONDS", "0.1")
+    assert load_settings().batch_min_age() == 0.1  # unset: never above the max
     monkeypatch.setenv("ADPULSE_BATCH_MAX_SECONDS", "0.2")
-    assert load_settings().batch_min_age() == 0.2  # unset: the max, whatever it is set to
     monkeypatch.setenv("ADPULSE_BATCH_MIN_SECONDS", "0.05")
     assert load_settings().batch_min_age() == 0.05
     monkeypatch.setenv("ADPULSE_BATCH_MIN_SECONDS", "0.3")

@@ -239,6 +239,7 @@ def test_sigterm_makes_the_aggregator_write_and_commit_its_batch(stack, tmp_path
         "ADPULSE_CLICKHOUSE_URL": stack.clickhouse_url,
         "ADPULSE_CONSUMER_GROUP": group,
         "ADPULSE_BATCH_MAX_SECONDS": "60",
+        "ADPULSE_BATCH_MIN_SECONDS": "60",
         "ADPULSE_BATCH_MAX_ROWS": "1000000",
         "ADPULSE_BATCH_MAX_BYTES": str(1024**3),
         "ADPULSE_SHUTDOWN_TIMEOUT_S": "20",
