@@ -4,7 +4,6 @@ events' insert, and the hit insert that isolates poison messages."""
 import asyncio
 import time
 
-import clickhouse_connect
 import orjson
 import pytest
 
@@ -15,19 +14,10 @@ from aggregator.batch_writer import BatchWriter, TooManyInvalid
 from aggregator.decode import decode_message
 from aggregator.writer import ClickHouseStore
 from schemas import hits as codec
-from schemas.migrate import migrate
 from tests.aggregator.chain_parts import TP, event_record, hit_record, record
 
 DB = "batchwritertest"
 NOW = time.time_ns() // 1_000_000 - 60_000  # near now: the ingest rules refuse old hits
-
-
-@pytest.fixture(scope="module")
-def store(tmp_path_factory):
-    client = clickhouse_connect.get_client(dsn=f"chdb://{tmp_path_factory.mktemp('chdb')}")
-    migrate(client, DB)
-    yield ClickHouseStore(client, DB)
-    client.close()
 
 
 class Producer:

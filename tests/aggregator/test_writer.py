@@ -3,28 +3,16 @@
 import time
 from decimal import Decimal
 
-import clickhouse_connect
 import orjson
-import pytest
 
 from aggregator.processor import decode
 from aggregator.transform import build, needed
-from aggregator.writer import ClickHouseStore
-from schemas.migrate import migrate
 from tests import factories as params
 
 # Near now: ids older than the dedup window (TTL on event_ids) are, by design, forgotten by the engine.
 T0 = (time.time_ns() // 1_000_000) - 60_000
 WINDOW = 30 * 86_400_000
 DB = "writertest"
-
-
-@pytest.fixture(scope="module")
-def store(tmp_path_factory):
-    client = clickhouse_connect.get_client(dsn=f"chdb://{tmp_path_factory.mktemp('chdb')}")
-    migrate(client, DB)
-    yield ClickHouseStore(client, DB)
-    client.close()
 
 
 def ev(message):
