@@ -33,6 +33,7 @@ def test_an_empty_batch_never_closes():
     assert not POLICY.closes(Batch(started_at=0), 10, writing=False)
 
 
-def test_from_settings_min_defaults_to_max():
-    assert ClosePolicy.from_settings(Settings()).min_seconds == Settings().batch_max_seconds
+def test_from_settings_min_defaults_to_0_2_never_above_the_max():
+    assert ClosePolicy.from_settings(Settings()).min_seconds == 0.2
+    assert ClosePolicy.from_settings(Settings(batch_max_seconds=0.1)).min_seconds == 0.1
     assert ClosePolicy.from_settings(Settings(batch_min_seconds=0.1)).min_seconds == 0.1
