@@ -14,7 +14,9 @@ from tests.aggregator.chain_parts import TP, ManualClock, Recorder, event_record
 
 def make(max_rows=100, min_seconds=0.5, max_seconds=0.5, writing=False):
     recorder, clock, size = Recorder(), ManualClock(), PollSize(max_rows)
-    policy = ClosePolicy(max_rows=max_rows, max_bytes=10**9, min_seconds=min_seconds, max_seconds=max_seconds)
+    policy = ClosePolicy(
+        max_rows=max_rows, max_bytes=10**9, max_events=10**9, min_seconds=min_seconds, max_seconds=max_seconds
+    )
     step = Batching(recorder, policy, clock, size, writing=lambda: writing)
     return step, recorder, clock, size
 

@@ -79,7 +79,7 @@ async def test_drain_waits_for_the_write_in_flight_writes_the_batch_and_starts_n
 
     def build():
         write_step = WriteStep(Commit(committed), write)
-        policy = ClosePolicy(max_rows=100, max_bytes=10**9, min_seconds=0.5, max_seconds=0.5)
+        policy = ClosePolicy(max_rows=100, max_bytes=10**9, max_events=10**9, min_seconds=0.5, max_seconds=0.5)
         chain = Decode(
             Batching(write_step, policy, clock, aggregator._poll_size, lambda: write_step.busy), honour_dnt=True
         )
