@@ -47,3 +47,10 @@ def memory_mb(pids: list[int]) -> dict[str, float]:
 def pin(pids: list[int], core: int) -> None:
     for pid in pids:
         subprocess.run(["taskset", "-a", "-pc", str(core), str(pid)], capture_output=True, check=False)
+
+
+def unpin(pids: list[int]) -> None:
+    """Every core again (what :func:`pin` narrowed)."""
+    cores = f"0-{(os.cpu_count() or 1) - 1}"
+    for pid in pids:
+        subprocess.run(["taskset", "-a", "-pc", cores, str(pid)], capture_output=True, check=False)
