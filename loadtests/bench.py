@@ -45,6 +45,7 @@ from typing import Any
 import httpx
 import orjson
 
+from adpulse.settings import Settings
 from loadtests import bench_enrich, bench_reports
 from loadtests.procs import cpu_seconds, memory_mb, pin, tree, unpin
 from loadtests.stack import REPO, Nginx, NoopApp, Stack
@@ -228,7 +229,7 @@ def put_backlog(stack: Stack, hits: int, ad: str) -> int:
     return asyncio.run(send())
 
 
-ENGINE_BATCH_ROWS = 100_000  # the aggregator's default batch (ADPULSE_BATCH_MAX_ROWS)
+ENGINE_BATCH_ROWS: int = Settings.model_fields["batch_max_rows"].default  # the aggregator's default batch
 
 
 def engine_rows_per_s(stack: Stack, ad: str) -> dict[str, int]:

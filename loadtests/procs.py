@@ -44,13 +44,12 @@ def memory_mb(pids: list[int]) -> dict[str, float]:
     return {"rss_mb": round(rss / 1024, 1), "hwm_mb": round(hwm / 1024, 1)}
 
 
-def pin(pids: list[int], core: int) -> None:
+def pin(pids: list[int], cores: int | str) -> None:
+    """Every thread of ``pids`` on ``cores`` (a core, or a taskset list such as ``0-1``)."""
     for pid in pids:
-        subprocess.run(["taskset", "-a", "-pc", str(core), str(pid)], capture_output=True, check=False)
+        subprocess.run(["taskset", "-a", "-pc", str(cores), str(pid)], capture_output=True, check=False)
 
 
 def unpin(pids: list[int]) -> None:
     """Every core again (what :func:`pin` narrowed)."""
-    cores = f"0-{(os.cpu_count() or 1) - 1}"
-    for pid in pids:
-        subprocess.run(["taskset", "-a", "-pc", cores, str(pid)], capture_output=True, check=False)
+    pin(pids, f"0-{(os.cpu_count() or 1) - 1}")
